@@ -1,7 +1,9 @@
 //! The [`Payload`] trait and the raw and protobuf wrappers.
 
 use crate::CodecError;
-use bytes::{BufMut, Bytes, BytesMut};
+#[cfg(any(feature = "json", feature = "msgpack"))]
+use bytes::BufMut;
+use bytes::{Bytes, BytesMut};
 use fastrpc_core::SerializeType;
 
 /// A value that travels as an rpcx payload: an argument or a reply.

@@ -1,0 +1,233 @@
+//! The [`Client`] handle.
+
+use crate::conn::{CLOSED_BY_USER, Shared};
+use crate::{CallOptions, ClientError, ClientOptions, ServiceError};
+use bytes::BytesMut;
+use fastrpc_codec::Payload;
+use fastrpc_core::{ByteStr, Message, Metadata, ServerAddr, keys};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+
+/// A reply with the metadata the server sent along.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<R> {
+    /// The decoded reply.
+    pub value: R,
+    /// Response metadata, plus `__ServerAddress` (added locally, as Go's client does).
+    pub metadata: Metadata,
+}
+
+/// One multiplexed connection to an rpcx server. Cloning is cheap and shares the connection;
+/// the connection closes when the last clone is dropped or [`Client::close`] is called.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    _owner: Arc<CloseOnDrop>,
+}
+
+struct CloseOnDrop(Arc<Shared>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.shutdown(CLOSED_BY_USER.into());
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("peer", &self.shared.peer)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Client {
+    /// Connects with default options to `addr`: `host:port` or `tcp@host:port`.
+    pub async fn connect(addr: &str) -> Result<Client, ClientError> {
+        Client::connect_with(addr, ClientOptions::default()).await
+    }
+
+    /// Connects to `addr` with `opts`.
+    pub async fn connect_with(addr: &str, opts: ClientOptions) -> Result<Client, ClientError> {
+        let server = ServerAddr::parse(addr)?;
+        if !fastrpc_transport::tcp::is_tcp_network(&server.network) {
+            return Err(ClientError::UnsupportedNetwork(server.network));
+        }
+        let stream = fastrpc_transport::tcp::connect(&server.address, opts.connect_timeout)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: server.address.clone(),
+                source,
+            })?;
+        let (r, w) = stream.into_split();
+        Ok(Client::from_split(r, w, server.to_string(), opts))
+    }
+
+    /// Runs the rpcx protocol over an already established stream (any transport).
+    pub fn from_io<T>(io: T, peer: impl Into<String>, opts: ClientOptions) -> Client
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let (r, w) = tokio::io::split(io);
+        Client::from_split(r, w, peer.into(), opts)
+    }
+
+    /// Runs the rpcx protocol over the two halves of a stream.
+    pub fn from_split<R, W>(r: R, w: W, peer: impl Into<String>, opts: ClientOptions) -> Client
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let shared = Shared::start(r, w, peer.into(), opts);
+        Client {
+            _owner: Arc::new(CloseOnDrop(shared.clone())),
+            shared,
+        }
+    }
+
+    /// Calls `path.method` with `args` and decodes the reply.
+    pub async fn call<A: Payload, R: Payload>(
+        &self,
+        path: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
+        args: &A,
+    ) -> Result<R, ClientError> {
+        let frame = self.encode_request(
+            path.into(),
+            method.into(),
+            args,
+            &CallOptions::default(),
+            false,
+        )?;
+        let res = self.shared.roundtrip(frame, None).await?;
+        decode_reply(res).map(|(v, _)| v)
+    }
+
+    /// Calls with per-call options and returns the reply with its metadata.
+    pub async fn call_with<A: Payload, R: Payload>(
+        &self,
+        path: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
+        args: &A,
+        opts: CallOptions,
+    ) -> Result<Reply<R>, ClientError> {
+        let frame = self.encode_request(path.into(), method.into(), args, &opts, false)?;
+        let res = self.shared.roundtrip(frame, opts.timeout).await?;
+        let (value, mut metadata) = decode_reply(res)?;
+        metadata.insert(keys::SERVER_ADDRESS, self.shared.peer.clone());
+        Ok(Reply { value, metadata })
+    }
+
+    /// Sends a oneway call: the server runs it and sends nothing back. Returns once the
+    /// request has been written.
+    pub async fn oneway<A: Payload>(
+        &self,
+        path: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
+        args: &A,
+        opts: CallOptions,
+    ) -> Result<(), ClientError> {
+        let frame = self.encode_request(path.into(), method.into(), args, &opts, true)?;
+        self.shared.send_oneway(frame).await
+    }
+
+    /// Sends a message as it is (its seq is replaced) and returns the raw reply, or `None`
+    /// for a oneway message. Error replies are returned as messages, not as errors.
+    pub async fn send_raw(
+        &self,
+        msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Message>, ClientError> {
+        let mut frame = BytesMut::new();
+        msg.encode(&mut frame)?;
+        if msg.header.is_oneway() {
+            self.shared.send_oneway(frame).await.map(|()| None)
+        } else {
+            self.shared.roundtrip(frame, timeout).await.map(Some)
+        }
+    }
+
+    /// The receiver of server pushes (and of a final message, status Error with metadata
+    /// `server`, when the connection ends). Returns `None` after the first call.
+    pub fn take_push_receiver(&self) -> Option<mpsc::Receiver<Message>> {
+        self.shared.push_rx.lock().unwrap().take()
+    }
+
+    /// True once the connection is dead.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Resolves when the connection is dead.
+    pub async fn closed(&self) {
+        let mut rx = self.shared.subscribe_closed();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// The server key (`tcp@host:port`).
+    pub fn peer(&self) -> &str {
+        &self.shared.peer
+    }
+
+    /// Closes the connection; pending calls fail with [`ClientError::Shutdown`].
+    pub fn close(&self) {
+        self.shared.shutdown(CLOSED_BY_USER.into());
+    }
+
+    fn encode_request<A: Payload>(
+        &self,
+        path: ByteStr,
+        method: ByteStr,
+        args: &A,
+        opts: &CallOptions,
+        oneway: bool,
+    ) -> Result<BytesMut, ClientError> {
+        let copts = &self.shared.opts;
+        let st = opts
+            .serialize_type
+            .or_else(A::preferred_serialize_type)
+            .unwrap_or(copts.serialize_type);
+        let mut msg = Message::request(path, method);
+        msg.header.set_serialize_type(st);
+        msg.header.set_oneway(oneway);
+        msg.payload = args.to_bytes(st)?;
+        let ct = opts.compress_type.unwrap_or(copts.compress_type);
+        if ct.applies_to(msg.payload.len()) {
+            msg.header.set_compress_type(ct);
+        }
+        if !opts.metadata.is_empty() {
+            msg.metadata = opts.metadata.clone();
+        }
+        if let Some(token) = &self.shared.auth {
+            msg.metadata.insert(keys::AUTH, token.clone());
+        }
+        if let Some(t) = opts.timeout {
+            msg.metadata
+                .insert(keys::SERVER_TIMEOUT, t.as_millis().max(1).to_string());
+        }
+        let mut frame = BytesMut::new();
+        msg.encode(&mut frame)?;
+        Ok(frame)
+    }
+}
+
+fn decode_reply<R: Payload>(res: Message) -> Result<(R, Metadata), ClientError> {
+    let st = res.header.serialize_type();
+    if res.header.is_error() {
+        return Err(ClientError::Service(ServiceError {
+            message: res
+                .metadata
+                .get(keys::SERVICE_ERROR)
+                .unwrap_or_default()
+                .to_owned(),
+            payload: res.payload,
+            serialize_type: st,
+            metadata: res.metadata,
+        }));
+    }
+    let value = R::decode(st, res.payload)?;
+    Ok((value, res.metadata))
+}

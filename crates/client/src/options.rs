@@ -1,0 +1,145 @@
+//! Client and per-call options.
+
+use fastrpc_core::{CompressType, Limits, Metadata, SerializeType};
+use std::time::Duration;
+
+/// Settings of one client connection.
+///
+/// Defaults follow Go's `client.DefaultOption` where it has one (MsgPack, 1 s connect timeout,
+/// no compression, no heartbeat).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Serialize type for arguments whose type has no preference (serde types). Default MsgPack.
+    pub serialize_type: SerializeType,
+    /// Compression for request payloads longer than 1024 bytes. Default none.
+    pub compress_type: CompressType,
+    /// Dial timeout. Default 1 s.
+    pub connect_timeout: Duration,
+    /// Close the connection when nothing was received for this long. Default none.
+    pub idle_timeout: Option<Duration>,
+    /// Bound on each write to the socket. Default none.
+    pub write_timeout: Option<Duration>,
+    /// Periodic heartbeats. Default off.
+    pub heartbeat: Option<HeartbeatOptions>,
+    /// Token sent as `__AUTH` on every call.
+    pub auth_token: Option<String>,
+    /// Limits on received frames.
+    pub limits: Limits,
+    /// Frames that may wait for the writer before callers wait. Default 4096.
+    pub write_queue: usize,
+    /// Server pushes buffered for [`Client::take_push_receiver`](crate::Client::take_push_receiver).
+    /// Default 1024.
+    pub push_capacity: usize,
+    /// When the push buffer is full: wait (`true`, Go's `BidirectionalBlock`) or drop the
+    /// push (`false`, the default).
+    pub push_blocking: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            serialize_type: SerializeType::MSGPACK,
+            compress_type: CompressType::NONE,
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: None,
+            write_timeout: None,
+            heartbeat: None,
+            auth_token: None,
+            limits: Limits::default(),
+            write_queue: 4096,
+            push_capacity: 1024,
+            push_blocking: false,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Sets the default serialize type.
+    pub fn serialize_type(mut self, st: SerializeType) -> Self {
+        self.serialize_type = st;
+        self
+    }
+    /// Sets the compress type.
+    pub fn compress_type(mut self, ct: CompressType) -> Self {
+        self.compress_type = ct;
+        self
+    }
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+    /// Turns heartbeats on.
+    pub fn heartbeat(mut self, interval: Duration, max_wait: Duration) -> Self {
+        self.heartbeat = Some(HeartbeatOptions { interval, max_wait });
+        self
+    }
+    /// Sets the auth token.
+    pub fn auth(mut self, token: impl Into<String>) -> Self {
+        self.auth_token = Some(token.into());
+        self
+    }
+    /// Sets the idle timeout.
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.idle_timeout = Some(t);
+        self
+    }
+    /// Sets the frame limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Makes server pushes wait for room instead of being dropped.
+    pub fn push_blocking(mut self, on: bool) -> Self {
+        self.push_blocking = on;
+        self
+    }
+}
+
+/// Heartbeat settings (Go's `Heartbeat`, `HeartbeatInterval`, `MaxWaitForHeartbeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatOptions {
+    /// Time between heartbeats.
+    pub interval: Duration,
+    /// How long to wait for the echo before closing the connection (Go: 30 s).
+    pub max_wait: Duration,
+}
+
+/// Settings of one call.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Deadline of the call, also sent to the server as `__ServerTimeout` (milliseconds).
+    pub timeout: Option<Duration>,
+    /// Request metadata.
+    pub metadata: Metadata,
+    /// Serialize type for this call, overriding the argument type's preference and the
+    /// client default.
+    pub serialize_type: Option<SerializeType>,
+    /// Compression for this call (still only above 1024 bytes).
+    pub compress_type: Option<CompressType>,
+}
+
+impl CallOptions {
+    /// Sets the deadline.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+    /// Adds a metadata pair.
+    pub fn meta(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.metadata.insert(k.into(), v.into());
+        self
+    }
+    /// Sets the serialize type.
+    pub fn serialize_type(mut self, st: SerializeType) -> Self {
+        self.serialize_type = Some(st);
+        self
+    }
+    /// Sets the compression.
+    pub fn compress_type(mut self, ct: CompressType) -> Self {
+        self.compress_type = Some(ct);
+        self
+    }
+}

@@ -1,0 +1,437 @@
+//! One server connection: the read loop, request dispatch, replies and server push.
+
+use crate::server::{Inner, State};
+use crate::{Context, DEADLINE_EXCEEDED, HandlerResult, SHUTTING_DOWN, ServiceError};
+use bytes::Bytes;
+use fastrpc_core::{ByteStr, Message, MessageType, Metadata, SerializeType, keys};
+use fastrpc_transport::{FrameReader, ReadError, WriteCmd, WriterOptions, run_writer};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::Instant;
+
+/// A client connected to the server. Cheap to clone; use it to push messages to the client.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<ConnInner>,
+}
+
+struct ConnInner {
+    id: u64,
+    peer: String,
+    tx: mpsc::Sender<WriteCmd>,
+    server: Arc<Inner>,
+    closed: AtomicBool,
+    in_flight: AtomicUsize,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
+            .finish()
+    }
+}
+
+/// A server push could not be sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The connection is closed.
+    Closed,
+    /// The message could not be encoded.
+    Encode(fastrpc_core::ProtocolError),
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::Closed => f.write_str("connection is closed"),
+            PushError::Encode(e) => write!(f, "cannot encode push: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+impl Connection {
+    /// The server-side id of the connection (unique per server).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> &str {
+        &self.inner.peer
+    }
+
+    /// True once the connection closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire) || self.inner.tx.is_closed()
+    }
+
+    /// Pushes a message to the client, as Go's `Server.SendMessage` does: a oneway request
+    /// with serialize type none, raw `payload`, and a sequence number from the server-wide
+    /// push counter (starting at 1). Go clients deliver it to their server-message channel.
+    pub async fn push(
+        &self,
+        service_path: impl Into<ByteStr>,
+        service_method: impl Into<ByteStr>,
+        metadata: Metadata,
+        payload: Bytes,
+    ) -> Result<(), PushError> {
+        if self.is_closed() {
+            return Err(PushError::Closed);
+        }
+        let mut msg = Message::request(service_path, service_method);
+        msg.header.set_oneway(true);
+        msg.header.set_serialize_type(SerializeType::NONE);
+        msg.header.seq = self.inner.server.push_seq.fetch_add(1, Ordering::Relaxed);
+        msg.metadata = metadata;
+        msg.payload = payload;
+        let plugins = &self.inner.server.plugins;
+        plugins.iter().for_each(|p| p.pre_write_request(self, &msg));
+        let frame = msg.to_bytes().map_err(PushError::Encode)?;
+        let ok = self.inner.tx.send(WriteCmd::Frame(frame)).await.is_ok();
+        plugins
+            .iter()
+            .for_each(|p| p.post_write_request(self, &msg, ok));
+        if ok { Ok(()) } else { Err(PushError::Closed) }
+    }
+
+    /// Asks the connection to close after what is already queued has been written.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        let _ = self.inner.tx.try_send(WriteCmd::Close);
+    }
+
+    async fn send(&self, frame: Bytes) {
+        let _ = self.inner.tx.send(WriteCmd::Frame(frame)).await;
+    }
+
+    /// Encodes and queues a reply; encoding failures become an error reply.
+    async fn send_message(&self, msg: &Message) {
+        match msg.to_bytes() {
+            Ok(frame) => self.send(frame).await,
+            Err(e) => {
+                tracing::error!(peer = %self.inner.peer, error = %e, "cannot encode reply");
+                let mut fallback = Message::reply_to(msg);
+                fallback.header = msg.header;
+                fallback
+                    .header
+                    .set_compress_type(fastrpc_core::CompressType::NONE);
+                fallback
+                    .header
+                    .set_status(fastrpc_core::MessageStatusType::Error);
+                fallback.metadata.insert(keys::SERVICE_ERROR, e.to_string());
+                if let Ok(frame) = fallback.to_bytes() {
+                    self.send(frame).await;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one connection until it ends.
+pub(crate) async fn serve<R, W>(server: Arc<Inner>, r: R, w: W, peer: String)
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let opts = &server.opts;
+    let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
+    let conn = Connection {
+        inner: Arc::new(ConnInner {
+            id: server.next_conn_id.fetch_add(1, Ordering::Relaxed),
+            peer,
+            tx,
+            server: server.clone(),
+            closed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+        }),
+    };
+    if !server.plugins.iter().all(|p| p.post_conn_accept(&conn)) {
+        return;
+    }
+    let wopts = WriterOptions {
+        write_timeout: opts.write_timeout,
+        ..WriterOptions::default()
+    };
+    let writer = tokio::spawn(run_writer(w, rx, wopts));
+    server.conns.lock().unwrap().insert(conn.id(), conn.clone());
+    tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection accepted");
+
+    let mut reader = FrameReader::new(r, opts.limits);
+    let permits = Arc::new(Semaphore::new(opts.max_concurrent_requests.max(1)));
+    let mut state = server.state.subscribe();
+    loop {
+        let timeout = read_timeout(&server, &conn, &reader);
+        let next = tokio::select! {
+            biased;
+            _ = state.wait_for(|s| *s == State::Stopped) => break,
+            r = reader.next(timeout) => r,
+        };
+        let msg = match next {
+            Ok(Some(msg)) => msg,
+            Ok(None) => break,
+            Err(ReadError::Protocol { error, header }) => {
+                tracing::warn!(peer = %conn.peer_addr(), %error, "bad frame");
+                let verdict = server
+                    .plugins
+                    .iter()
+                    .try_for_each(|p| p.post_read_request(&conn, Err(&error)));
+                match header {
+                    // The frame was consumed: answer it with the error and keep serving.
+                    Some(h) if !error.is_fatal() && verdict.is_ok() => {
+                        if !h.is_oneway() && h.message_type() == MessageType::Request {
+                            let mut req = Message::default();
+                            req.header = h;
+                            conn.send_message(&Message::error_reply(&req, error.to_string()))
+                                .await;
+                        }
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            Err(e) => {
+                tracing::debug!(peer = %conn.peer_addr(), error = %e, "connection read ended");
+                break;
+            }
+        };
+        if !handle_message(&server, &conn, &permits, msg).await {
+            break;
+        }
+    }
+
+    conn.close();
+    server.conns.lock().unwrap().remove(&conn.id());
+    server.plugins.iter().for_each(|p| p.post_conn_close(&conn));
+    let _ = writer.await;
+    tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection closed");
+}
+
+fn read_timeout<R>(server: &Inner, conn: &Connection, reader: &FrameReader<R>) -> Option<Duration> {
+    let idle = match server.opts.idle_timeout {
+        Some(t)
+            if conn.inner.in_flight.load(Ordering::Acquire) == 0 && !reader.has_partial_frame() =>
+        {
+            Some(t)
+        }
+        _ => None,
+    };
+    match (server.opts.read_timeout, idle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Handles one decoded message; returns false when the connection must close.
+async fn handle_message(
+    server: &Arc<Inner>,
+    conn: &Connection,
+    permits: &Arc<Semaphore>,
+    msg: Message,
+) -> bool {
+    match server
+        .plugins
+        .iter()
+        .try_for_each(|p| p.post_read_request(conn, Ok(&msg)))
+    {
+        Ok(()) => {}
+        Err(crate::PluginError::RateLimited) => {
+            if !msg.header.is_oneway() {
+                conn.send_message(&Message::error_reply(
+                    &msg,
+                    fastrpc_core::errors::REQ_REACH_LIMIT,
+                ))
+                .await;
+            }
+            return true;
+        }
+        Err(e) => {
+            tracing::info!(peer = %conn.peer_addr(), error = %e, "plugin closed the connection");
+            return false;
+        }
+    }
+    if msg.header.is_response() {
+        tracing::debug!(peer = %conn.peer_addr(), seq = msg.header.seq, "ignoring a response sent to the server");
+        return true;
+    }
+    if msg.header.is_heartbeat() {
+        server
+            .plugins
+            .iter()
+            .for_each(|p| p.heartbeat_request(conn, &msg));
+        let mut echo = msg;
+        echo.header.set_message_type(MessageType::Response);
+        conn.send_message(&echo).await;
+        return true;
+    }
+    if *server.state.borrow() != State::Running {
+        if !msg.header.is_oneway() {
+            conn.send_message(&Message::error_reply(&msg, SHUTTING_DOWN))
+                .await;
+        }
+        return true;
+    }
+    if let Some(auth) = &server.auth {
+        let token = msg.metadata.get(keys::AUTH).unwrap_or("");
+        if let Err(reason) = auth(&msg, token) {
+            tracing::info!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
+            if !msg.header.is_oneway() {
+                conn.send_message(&Message::error_reply(&msg, reason)).await;
+            }
+            return false;
+        }
+    }
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return false;
+    };
+    server.in_flight.fetch_add(1, Ordering::AcqRel);
+    conn.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+    tokio::spawn(process(server.clone(), conn.clone(), msg, permit));
+    true
+}
+
+/// Decrements the in-flight counters however the request ends.
+struct InFlight {
+    server: Arc<Inner>,
+    conn: Connection,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.conn.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.server.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.server.drained.notify_waiters();
+        }
+    }
+}
+
+async fn process(server: Arc<Inner>, conn: Connection, msg: Message, permit: OwnedSemaphorePermit) {
+    let _in_flight = InFlight {
+        server: server.clone(),
+        conn: conn.clone(),
+        _permit: permit,
+    };
+    let Message {
+        header,
+        service_path,
+        service_method,
+        metadata,
+        payload,
+    } = msg;
+    let deadline = metadata
+        .get(keys::SERVER_TIMEOUT)
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    let ctx = Context::new(
+        header,
+        service_path,
+        service_method,
+        metadata,
+        deadline,
+        conn.clone(),
+    );
+
+    let result = run_handler(&server, &ctx, payload, deadline).await;
+    server
+        .plugins
+        .iter()
+        .for_each(|p| p.post_call(&ctx, &result));
+    if header.is_oneway() {
+        if let Err(e) = &result {
+            tracing::debug!(service = ctx.service_path(), method = ctx.service_method(), error = %e, "oneway call failed");
+        }
+        return;
+    }
+
+    let mut reply = Message {
+        header: header.reply_header(),
+        service_path: ByteStr::from(ctx.service_path().to_owned()),
+        service_method: ByteStr::from(ctx.service_method().to_owned()),
+        metadata: Metadata::new(),
+        payload: Bytes::new(),
+    };
+    match result {
+        Ok(payload) => reply.payload = payload,
+        Err(e) => {
+            reply
+                .header
+                .set_status(fastrpc_core::MessageStatusType::Error);
+            reply
+                .metadata
+                .insert(keys::SERVICE_ERROR, e.message().to_owned());
+            reply.payload = e.payload(header.serialize_type());
+        }
+    }
+    for (k, v) in ctx.take_response_metadata().iter() {
+        reply.metadata.insert_if_absent(k.to_owned(), v.to_owned());
+    }
+    // Go compresses a reply only when the request was compressed and the reply is large.
+    let req_ct = header.compress_type();
+    if req_ct.applies_to(reply.payload.len()) {
+        reply.header.set_compress_type(req_ct);
+    }
+    server
+        .plugins
+        .iter()
+        .for_each(|p| p.pre_write_response(&ctx, &reply));
+    conn.send_message(&reply).await;
+    server
+        .plugins
+        .iter()
+        .for_each(|p| p.post_write_response(&ctx, &reply));
+}
+
+async fn run_handler(
+    server: &Inner,
+    ctx: &Context,
+    payload: Bytes,
+    deadline: Option<Instant>,
+) -> HandlerResult {
+    for p in &server.plugins {
+        p.pre_handle_request(ctx)?;
+    }
+    let path = ctx.service_path();
+    let method = ctx.service_method();
+    let Some(methods) = server.services.get(path) else {
+        return Err(ServiceError::new(fastrpc_core::errors::cant_find_service(
+            path,
+        )));
+    };
+    let Some(handler) = methods.get(method) else {
+        return Err(ServiceError::new(fastrpc_core::errors::cant_find_method(
+            method,
+        )));
+    };
+    for p in &server.plugins {
+        p.pre_call(ctx, &payload)?;
+    }
+    let fut = AssertUnwindSafe(handler.call(ctx.clone(), payload)).catch_unwind();
+    let outcome = match deadline {
+        None => fut.await,
+        Some(d) => match tokio::time::timeout_at(d, fut).await {
+            Ok(r) => r,
+            Err(_) => return Err(ServiceError::new(DEADLINE_EXCEEDED)),
+        },
+    };
+    outcome.unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        tracing::error!(service = path, method, panic = %text, "service panicked");
+        Err(ServiceError::new(format!(
+            "[service internal error]: {text}, method: {method}"
+        )))
+    })
+}

@@ -1,0 +1,81 @@
+//! Server plugin hooks, rpcx's list (`server/plugin.go`) as one trait with no-op defaults.
+
+use crate::{Connection, Context, HandlerResult, ServiceError};
+use fastrpc_core::{Message, ProtocolError};
+
+/// Why a plugin stopped a request or a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// Answer the request with `request reached rate limit` and keep the connection
+    /// (Go's `ErrReqReachLimit`).
+    RateLimited,
+    /// Close the connection, for this reason.
+    Close(String),
+}
+
+impl std::fmt::Display for PluginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginError::RateLimited => f.write_str(fastrpc_core::errors::REQ_REACH_LIMIT),
+            PluginError::Close(r) => write!(f, "connection closed by plugin: {r}"),
+        }
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Hooks into the server's life and request pipeline. Implement the ones you need.
+///
+/// Order per message, as in rpcx: `post_read_request`, auth (skipped for heartbeats), then for
+/// a heartbeat `heartbeat_request` and the echo; otherwise `pre_handle_request`, the lookup,
+/// `pre_call`, the method, `post_call`, `pre_write_response`, the write, `post_write_response`.
+/// Hooks run on the connection's tasks: keep them short and non-blocking.
+#[allow(unused_variables)]
+pub trait ServerPlugin: Send + Sync + 'static {
+    /// A service was registered with this metadata (a URL query such as `weight=10`).
+    /// Registry plugins publish it here.
+    fn register(&self, service: &str, metadata: &str) -> Result<(), String> {
+        Ok(())
+    }
+    /// A service is going away (server shutdown).
+    fn unregister(&self, service: &str) -> Result<(), String> {
+        Ok(())
+    }
+    /// A connection was accepted; return false to close it at once.
+    fn post_conn_accept(&self, conn: &Connection) -> bool {
+        true
+    }
+    /// A connection closed.
+    fn post_conn_close(&self, conn: &Connection) {}
+    /// A frame was read (`Ok`) or failed to decode (`Err`, after which a fatal error closes
+    /// the connection). An error from the hook rejects the request or closes the connection.
+    fn post_read_request(
+        &self,
+        conn: &Connection,
+        msg: Result<&Message, &ProtocolError>,
+    ) -> Result<(), PluginError> {
+        Ok(())
+    }
+    /// A heartbeat arrived (it is echoed after this hook).
+    fn heartbeat_request(&self, conn: &Connection, msg: &Message) {}
+    /// Before the service lookup. An error becomes the reply (unlike Go, where the return
+    /// value is ignored on the TCP path).
+    fn pre_handle_request(&self, ctx: &Context) -> Result<(), ServiceError> {
+        Ok(())
+    }
+    /// Before the method runs, with the (undecoded) argument payload. An error becomes the reply.
+    fn pre_call(&self, ctx: &Context, payload: &bytes::Bytes) -> Result<(), ServiceError> {
+        Ok(())
+    }
+    /// After the method ran, with its result.
+    fn post_call(&self, ctx: &Context, result: &HandlerResult) {}
+    /// Before the reply is queued for writing.
+    fn pre_write_response(&self, ctx: &Context, reply: &Message) {}
+    /// After the reply was queued for the connection's writer.
+    fn post_write_response(&self, ctx: &Context, reply: &Message) {}
+    /// Before a server push is written.
+    fn pre_write_request(&self, conn: &Connection, msg: &Message) {}
+    /// After a server push was queued (or failed).
+    fn post_write_request(&self, conn: &Connection, msg: &Message, ok: bool) {}
+}

@@ -1,0 +1,19 @@
+//! Byte-stream plumbing shared by the fastrpc server and client.
+//!
+//! Every rpcx connection, whatever carries it, has the same shape: one task reads frames with a
+//! [`FrameReader`], and one task owns the write half and runs [`run_writer`], which drains every
+//! queued frame into one buffer before each write syscall (batching, as gorpc does). Frames are
+//! `bytes::Bytes`; the queue between them is bounded, so a slow peer pushes back on its callers.
+//!
+//! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
+
+mod reader;
+pub mod tcp;
+mod writer;
+
+pub use reader::{FrameReader, ReadError};
+pub use writer::{WriteCmd, WriterOptions, run_writer};
+
+/// Something that reads and writes bytes, such as a TCP stream.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}

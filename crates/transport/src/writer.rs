@@ -1,0 +1,127 @@
+//! The batching writer task.
+
+use bytes::{Bytes, BytesMut};
+use std::time::Duration;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+/// A command for the writer task.
+#[derive(Debug)]
+pub enum WriteCmd {
+    /// Write an encoded frame.
+    Frame(Bytes),
+    /// Write an encoded frame and report when it has been handed to the OS.
+    FrameAck(Bytes, oneshot::Sender<()>),
+    /// Flush what is queued before this command, shut the stream down and stop.
+    Close,
+}
+
+/// Settings of [`run_writer`].
+#[derive(Debug, Clone, Copy)]
+pub struct WriterOptions {
+    /// Bound on each write syscall; on expiry the writer fails and the connection is dropped.
+    pub write_timeout: Option<Duration>,
+    /// Stop gathering frames into one write at this many bytes.
+    pub max_batch_bytes: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> WriterOptions {
+        WriterOptions {
+            write_timeout: None,
+            max_batch_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Writes frames from `rx` to `io` until a [`WriteCmd::Close`], the end of the queue, or an
+/// error. Before each write it drains everything already queued into one buffer, so that under
+/// load many frames share one syscall while a lone frame is written at once.
+pub async fn run_writer<W: AsyncWrite + Unpin>(
+    mut io: W,
+    mut rx: mpsc::Receiver<WriteCmd>,
+    opts: WriterOptions,
+) -> std::io::Result<()> {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut closing = false;
+    while !closing {
+        let Some(first) = rx.recv().await else { break };
+        let mut next = Some(first);
+        while let Some(cmd) = next.take() {
+            match cmd {
+                WriteCmd::Frame(f) => buf.extend_from_slice(&f),
+                WriteCmd::FrameAck(f, ack) => {
+                    buf.extend_from_slice(&f);
+                    acks.push(ack);
+                }
+                WriteCmd::Close => {
+                    closing = true;
+                    break;
+                }
+            }
+            if buf.len() >= opts.max_batch_bytes {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !buf.is_empty() {
+            write_with_timeout(&mut io, &buf, opts.write_timeout).await?;
+            buf.clear();
+            if buf.capacity() > 4 * opts.max_batch_bytes {
+                buf = BytesMut::with_capacity(64 * 1024);
+            }
+        }
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+    let _ = io.shutdown().await;
+    Ok(())
+}
+
+async fn write_with_timeout<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    buf: &[u8],
+    timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    match timeout {
+        None => io.write_all(buf).await,
+        Some(t) => tokio::time::timeout(t, io.write_all(buf))
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "write timed out",
+                ))
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn batches_and_flushes_before_close() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let (tx, rx) = mpsc::channel(16);
+        for i in 0..10u8 {
+            tx.send(WriteCmd::Frame(Bytes::from(vec![i; 3])))
+                .await
+                .unwrap();
+        }
+        let (ack_tx, ack_rx) = oneshot::channel();
+        tx.send(WriteCmd::FrameAck(Bytes::from_static(b"end"), ack_tx))
+            .await
+            .unwrap();
+        tx.send(WriteCmd::Close).await.unwrap();
+        run_writer(a, rx, WriterOptions::default()).await.unwrap();
+        ack_rx.await.unwrap();
+        let mut out = Vec::new();
+        b.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out.len(), 33);
+        assert_eq!(&out[30..], b"end");
+    }
+}

@@ -1,0 +1,31 @@
+//! A standalone server offering rpcx's classic `Arith` (`Mul`, `Add`, `Error`) and `Echo.Echo`,
+//! usable from Go rpcx clients.
+//!
+//!     cargo run --example server -- 127.0.0.1:8972
+
+#[path = "common/arith.rs"]
+mod arith;
+
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8972".to_owned());
+    let addr = addr.strip_prefix("tcp@").unwrap_or(&addr).to_owned();
+    let running = arith::server().serve_tcp(&addr).await?;
+    println!(
+        "serving Arith and Echo on tcp@{} (Ctrl-C to stop)",
+        running.local_addr()
+    );
+    tokio::signal::ctrl_c().await?;
+    println!("shutting down: draining calls in flight (5 s at most)");
+    running.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
