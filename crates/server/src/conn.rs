@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 
 /// A client connected to the server. Cheap to clone; use it to push messages to the client.
@@ -27,6 +27,7 @@ struct ConnInner {
     server: Arc<Inner>,
     closed: AtomicBool,
     in_flight: AtomicUsize,
+    idle: Notify,
 }
 
 impl std::fmt::Debug for Connection {
@@ -153,6 +154,7 @@ where
             server: server.clone(),
             closed: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
         }),
     };
     if !server.plugins.iter().all(|p| p.post_conn_accept(&conn)) {
@@ -209,6 +211,18 @@ where
         }
     }
 
+    // Requests already read still get their replies (a bad frame or EOF after a good one
+    // loses nothing), unless a hard shutdown stops everything.
+    loop {
+        let idle = conn.inner.idle.notified();
+        if conn.inner.in_flight.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        tokio::select! {
+            _ = idle => {}
+            _ = state.wait_for(|s| *s == State::Stopped) => break,
+        }
+    }
     conn.close();
     server.conns.lock().unwrap().remove(&conn.id());
     server.plugins.iter().for_each(|p| p.post_conn_close(&conn));
@@ -308,7 +322,9 @@ struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.conn.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.conn.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.conn.inner.idle.notify_waiters();
+        }
         if self.server.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.server.drained.notify_waiters();
         }
