@@ -191,8 +191,10 @@ where
                     // The frame was consumed: answer it with the error and keep serving.
                     Some(h) if !error.is_fatal() && verdict.is_ok() => {
                         if !h.is_oneway() && h.message_type() == MessageType::Request {
-                            let mut req = Message::default();
-                            req.header = h;
+                            let req = Message {
+                                header: h,
+                                ..Message::default()
+                            };
                             conn.send_message(&Message::error_reply(&req, error.to_string()))
                                 .await;
                         }

@@ -1,0 +1,145 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks, on a fresh machine: installs the tools the checks need, then
+//!   `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
+//!   `cargo deny check licenses bans sources`, the whole test suite, and the quickstart.
+//! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
+//!   `docs/benchmarks/`.
+//! - `fuzz [--seconds N]`: fuzzes the frame decoder with cargo-fuzz (needs a nightly toolchain).
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N]>"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// Runs a command, echoing it, and fails on a non-zero exit.
+fn run(program: &str, args: &[&str]) -> Result {
+    eprintln!("\n==> {program} {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    eprintln!(
+        "<== {program} {} ({:.0?})",
+        args.first().copied().unwrap_or(""),
+        started.elapsed()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed: {status}", args.join(" ")))
+    }
+}
+
+/// True when `program args` runs and succeeds (quietly).
+fn works(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_cargo_tool(subcommand: &str, krate: &str) -> Result {
+    if works("cargo", &[subcommand, "--version"]) {
+        return Ok(());
+    }
+    run("cargo", &["install", krate, "--locked"])
+}
+
+fn ci(args: &[String]) -> Result {
+    let skip_lints = args.iter().any(|a| a == "--skip-lints");
+    let started = Instant::now();
+    if !skip_lints {
+        run("rustup", &["component", "add", "rustfmt", "clippy"]).or_else(|e| {
+            // Offline or no rustup: fine if the components are already there.
+            if works("cargo", &["fmt", "--version"]) && works("cargo", &["clippy", "--version"]) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        ensure_cargo_tool("deny", "cargo-deny")?;
+        run("cargo", &["fmt", "--all", "--", "--check"])?;
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
+        run("cargo", &["deny", "check", "licenses", "bans", "sources"])?;
+    }
+    run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
+    run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
+    eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result {
+    let mut cmd: Vec<&str> = vec![
+        "run",
+        "--release",
+        "-p",
+        "fastrpc-bench",
+        "--",
+        "run",
+        "--out",
+        "docs/benchmarks",
+    ];
+    cmd.extend(args.iter().map(String::as_str));
+    run("cargo", &cmd)
+}
+
+fn fuzz(args: &[String]) -> Result {
+    let seconds = match args {
+        [flag, n] if flag == "--seconds" => {
+            n.parse::<u64>().map_err(|e| format!("--seconds: {e}"))?
+        }
+        [] => 60,
+        _ => return Err("usage: cargo xtask fuzz [--seconds N]".into()),
+    };
+    ensure_cargo_tool("fuzz", "cargo-fuzz")?;
+    let max_time = format!("-max_total_time={seconds}");
+    run(
+        "cargo",
+        &[
+            "+nightly",
+            "fuzz",
+            "run",
+            "--fuzz-dir",
+            "fuzz",
+            "decode_frame",
+            "--",
+            &max_time,
+        ],
+    )
+}
