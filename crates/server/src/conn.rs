@@ -171,13 +171,32 @@ where
     let mut reader = FrameReader::new(r, opts.limits);
     let permits = Arc::new(Semaphore::new(opts.max_concurrent_requests.max(1)));
     let mut state = server.state.subscribe();
+    // Go's read timeout: a deadline for each next message, re-armed after every message.
+    let mut msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
     loop {
-        let timeout = read_timeout(&server, &conn, &reader);
+        let idle_deadline = opts.idle_timeout.map(|t| Instant::now() + t);
+        let deadline = match (msg_deadline, idle_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let next = tokio::select! {
             biased;
             _ = state.wait_for(|s| *s == State::Stopped) => break,
-            r = reader.next(timeout) => r,
+            r = reader.next(None) => r,
+            _ = sleep_until_opt(deadline) => {
+                if msg_deadline.is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!(peer = %conn.peer_addr(), "read timeout");
+                    break;
+                }
+                let busy = conn.inner.in_flight.load(Ordering::Acquire) > 0 || reader.has_partial_frame();
+                if busy {
+                    continue;
+                }
+                tracing::debug!(peer = %conn.peer_addr(), "idle timeout");
+                break;
+            }
         };
+        msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
         let msg = match next {
             Ok(Some(msg)) => msg,
             Ok(None) => break,
@@ -232,18 +251,10 @@ where
     tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection closed");
 }
 
-fn read_timeout<R>(server: &Inner, conn: &Connection, reader: &FrameReader<R>) -> Option<Duration> {
-    let idle = match server.opts.idle_timeout {
-        Some(t)
-            if conn.inner.in_flight.load(Ordering::Acquire) == 0 && !reader.has_partial_frame() =>
-        {
-            Some(t)
-        }
-        _ => None,
-    };
-    match (server.opts.read_timeout, idle) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -371,10 +382,11 @@ async fn process(server: Arc<Inner>, conn: Connection, msg: Message, permit: Own
         return;
     }
 
+    let (service_path, service_method) = ctx.path_and_method();
     let mut reply = Message {
         header: header.reply_header(),
-        service_path: ByteStr::from(ctx.service_path().to_owned()),
-        service_method: ByteStr::from(ctx.service_method().to_owned()),
+        service_path,
+        service_method,
         metadata: Metadata::new(),
         payload: Bytes::new(),
     };

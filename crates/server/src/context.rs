@@ -119,7 +119,19 @@ impl Context {
             .insert(key.into(), value.into());
     }
 
+    pub(crate) fn path_and_method(&self) -> (ByteStr, ByteStr) {
+        (
+            self.inner.service_path.clone(),
+            self.inner.service_method.clone(),
+        )
+    }
+
     pub(crate) fn take_response_metadata(&self) -> Metadata {
-        std::mem::take(&mut *self.inner.response_metadata.lock().unwrap())
+        let mut m = self.inner.response_metadata.lock().unwrap();
+        if m.is_empty() {
+            Metadata::new()
+        } else {
+            std::mem::take(&mut *m)
+        }
     }
 }
