@@ -136,6 +136,9 @@ impl Client {
 
     /// Sends a message as it is (its seq is replaced) and returns the raw reply, or `None`
     /// for a oneway message. Error replies are returned as messages, not as errors.
+    ///
+    /// Nothing is added to the message: not the auth token of [`ClientOptions::auth_token`],
+    /// not `__ServerTimeout` (`timeout` is only enforced locally).
     pub async fn send_raw(
         &self,
         msg: Message,
@@ -165,6 +168,12 @@ impl Client {
     pub async fn closed(&self) {
         let mut rx = self.shared.subscribe_closed();
         let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// A signal that turns `true` when the connection dies. Unlike [`Client::closed`], holding
+    /// it does not keep the connection open.
+    pub fn closed_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shared.subscribe_closed()
     }
 
     /// The server key (`tcp@host:port`).

@@ -111,7 +111,7 @@ impl Shared {
         for w in drained {
             let _ = w.send(Err(self.closed_error()));
         }
-        let _ = self.tx.try_send(WriteCmd::Close);
+        fastrpc_transport::request_close(&self.tx);
         self.closed_tx.send_replace(true);
     }
 

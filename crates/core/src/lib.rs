@@ -78,4 +78,7 @@ pub mod errors {
     }
     /// The rate limiter's rejection (`ErrReqReachLimit`).
     pub const REQ_REACH_LIMIT: &str = "request reached rate limit";
+    /// fastrpc's reply to requests that arrive while a server drains for shutdown. The server
+    /// never ran the call, so a client may safely retry it elsewhere.
+    pub const SHUTTING_DOWN: &str = "rpcx: server is shutting down";
 }

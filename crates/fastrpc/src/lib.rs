@@ -12,8 +12,6 @@ compile_error!("fastrpc: the `http` gateway and transport are not implemented ye
 compile_error!("fastrpc: `tls` is not implemented yet");
 #[cfg(feature = "reuseport")]
 compile_error!("fastrpc: `reuseport` is not implemented yet");
-#[cfg(feature = "ping")]
-compile_error!("fastrpc: the `ping` (network quality) selector is not implemented yet");
 #[cfg(feature = "etcd")]
 compile_error!("fastrpc: the `etcd` registry is not implemented yet");
 #[cfg(feature = "zookeeper")]
@@ -45,6 +43,11 @@ pub mod client {
     pub use fastrpc_client::*;
 }
 
+/// Service discovery, load balancing and fault tolerance over many servers (`fastrpc-xclient`).
+pub mod xclient {
+    pub use fastrpc_xclient::*;
+}
+
 /// Byte-stream plumbing and TCP (`fastrpc-transport`).
 pub mod transport {
     pub use fastrpc_transport::*;
@@ -58,3 +61,4 @@ pub use fastrpc_client::{CallOptions, Client, ClientError, ClientOptions};
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{CompressType, Message, Metadata, SerializeType};
 pub use fastrpc_server::{Context, Server, ServerOptions, ServiceError};
+pub use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};

@@ -12,7 +12,9 @@ use std::time::Duration;
 use support::*;
 
 fn echo() -> fastrpc::server::ServerBuilder {
-    Server::builder().handler("Echo", "Echo", |_c: Context, p: Raw| async move { Ok::<_, ServiceError>(p) })
+    Server::builder().handler("Echo", "Echo", |_c: Context, p: Raw| async move {
+        Ok::<_, ServiceError>(p)
+    })
 }
 
 #[tokio::test]
@@ -23,10 +25,17 @@ async fn idle_connections_are_closed() {
         .serve_tcp("127.0.0.1:0")
         .await
         .unwrap();
-    let client = Client::connect(&srv.local_addr().to_string()).await.unwrap();
-    let r: Raw = client.call("Echo", "Echo", &Raw::from(&b"x"[..])).await.unwrap();
+    let client = Client::connect(&srv.local_addr().to_string())
+        .await
+        .unwrap();
+    let r: Raw = client
+        .call("Echo", "Echo", &Raw::from(&b"x"[..]))
+        .await
+        .unwrap();
     assert_eq!(&r[..], b"x");
-    tokio::time::timeout(Duration::from_secs(5), client.closed()).await.expect("closed when idle");
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("closed when idle");
 }
 
 #[tokio::test]
@@ -62,7 +71,9 @@ async fn in_flight_requests_per_connection_are_capped() {
         })
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
-    let client = Client::connect(&srv.local_addr().to_string()).await.unwrap();
+    let client = Client::connect(&srv.local_addr().to_string())
+        .await
+        .unwrap();
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let c = client.clone();
@@ -70,7 +81,11 @@ async fn in_flight_requests_per_connection_are_capped() {
         })
         .collect();
     for c in calls {
-        assert_eq!(c.await.unwrap().unwrap(), 20, "every call completes (backpressure, not rejection)");
+        assert_eq!(
+            c.await.unwrap().unwrap(),
+            20,
+            "every call completes (backpressure, not rejection)"
+        );
     }
     assert_eq!(peak.load(Ordering::SeqCst), 3);
 }
@@ -102,10 +117,16 @@ impl ServerPlugin for Recorder {
     fn post_conn_accept(&self, _c: &Connection) -> bool {
         self.accepted.fetch_add(1, Ordering::SeqCst) < self.refuse_after
     }
-    fn post_read_request(&self, _c: &Connection, msg: Result<&Message, &ProtocolError>) -> Result<(), PluginError> {
+    fn post_read_request(
+        &self,
+        _c: &Connection,
+        msg: Result<&Message, &ProtocolError>,
+    ) -> Result<(), PluginError> {
         match msg {
             Ok(m) if m.metadata.get("limit") == Some("yes") => Err(PluginError::RateLimited),
-            Ok(m) if m.metadata.get("close") == Some("yes") => Err(PluginError::Close("asked to".into())),
+            Ok(m) if m.metadata.get("close") == Some("yes") => {
+                Err(PluginError::Close("asked to".into()))
+            }
             Ok(m) => {
                 self.push(format!("read {}", m.service_method));
                 Ok(())
@@ -122,10 +143,18 @@ impl ServerPlugin for Recorder {
     }
     fn pre_call(&self, ctx: &Context, _p: &Bytes) -> Result<(), ServiceError> {
         self.push(format!("pre_call {}", ctx.service_method()));
-        if ctx.service_method() == "Forbidden" { Err(ServiceError::new("forbidden by plugin")) } else { Ok(()) }
+        if ctx.service_method() == "Forbidden" {
+            Err(ServiceError::new("forbidden by plugin"))
+        } else {
+            Ok(())
+        }
     }
     fn post_call(&self, ctx: &Context, r: &HandlerResult) {
-        self.push(format!("post_call {} ok={}", ctx.service_method(), r.is_ok()));
+        self.push(format!(
+            "post_call {} ok={}",
+            ctx.service_method(),
+            r.is_ok()
+        ));
     }
     fn pre_write_response(&self, ctx: &Context, _m: &Message) {
         self.push(format!("pre_write {}", ctx.service_method()));
@@ -137,18 +166,33 @@ impl ServerPlugin for Recorder {
 
 #[tokio::test]
 async fn plugin_hooks_run_in_rpcx_order() {
-    let rec = Recorder { refuse_after: 100, ..Recorder::default() };
+    let rec = Recorder {
+        refuse_after: 100,
+        ..Recorder::default()
+    };
     let server = Server::builder()
-        .handler("Svc", "Echo", |_c: Context, p: Raw| async move { Ok::<_, ServiceError>(p) })
-        .handler("Svc", "Forbidden", |_c: Context, p: Raw| async move { Ok::<_, ServiceError>(p) })
+        .handler("Svc", "Echo", |_c: Context, p: Raw| async move {
+            Ok::<_, ServiceError>(p)
+        })
+        .handler("Svc", "Forbidden", |_c: Context, p: Raw| async move {
+            Ok::<_, ServiceError>(p)
+        })
         .plugin(rec.clone())
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
-    let client = Client::connect(&srv.local_addr().to_string()).await.unwrap();
+    let client = Client::connect(&srv.local_addr().to_string())
+        .await
+        .unwrap();
     let _: Raw = client.call("Svc", "Echo", &Raw::default()).await.unwrap();
-    let e = client.call::<_, Raw>("Svc", "Forbidden", &Raw::default()).await.unwrap_err();
+    let e = client
+        .call::<_, Raw>("Svc", "Forbidden", &Raw::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.as_service_error().unwrap().message, "forbidden by plugin");
-    client.send_raw(Message::heartbeat(0, 1), None).await.unwrap();
+    client
+        .send_raw(Message::heartbeat(0, 1), None)
+        .await
+        .unwrap();
     srv.shutdown(Duration::from_secs(1)).await;
     let log = rec.log.lock().unwrap().clone();
     assert_eq!(
@@ -176,22 +220,44 @@ async fn plugin_hooks_run_in_rpcx_order() {
 
 #[tokio::test]
 async fn rate_limit_and_close_from_plugins() {
-    let rec = Recorder { refuse_after: 2, ..Recorder::default() };
-    let srv = echo().plugin(rec.clone()).build().serve_tcp("127.0.0.1:0").await.unwrap();
+    let rec = Recorder {
+        refuse_after: 2,
+        ..Recorder::default()
+    };
+    let srv = echo()
+        .plugin(rec.clone())
+        .build()
+        .serve_tcp("127.0.0.1:0")
+        .await
+        .unwrap();
     let addr = srv.local_addr().to_string();
     let client = Client::connect(&addr).await.unwrap();
     let limited = fastrpc::CallOptions::default().meta("limit", "yes");
-    let e = client.call_with::<_, Raw>("Echo", "Echo", &Raw::default(), limited).await.unwrap_err();
-    assert_eq!(e.as_service_error().unwrap().message, "request reached rate limit");
+    let e = client
+        .call_with::<_, Raw>("Echo", "Echo", &Raw::default(), limited)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().unwrap().message,
+        "request reached rate limit"
+    );
     // The connection survives a rate-limited request.
     let _: Raw = client.call("Echo", "Echo", &Raw::default()).await.unwrap();
     // A plugin can close the connection.
     let closing = fastrpc::CallOptions::default().meta("close", "yes");
-    let e = client.call_with::<_, Raw>("Echo", "Echo", &Raw::default(), closing).await.unwrap_err();
-    assert!(matches!(e, fastrpc::ClientError::ConnectionClosed(_)), "{e}");
+    let e = client
+        .call_with::<_, Raw>("Echo", "Echo", &Raw::default(), closing)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, fastrpc::ClientError::ConnectionClosed(_)),
+        "{e}"
+    );
     // The second connection is accepted, the third refused by post_conn_accept.
     let second = Client::connect(&addr).await.unwrap();
     let _: Raw = second.call("Echo", "Echo", &Raw::default()).await.unwrap();
     let third = Client::connect(&addr).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), third.closed()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), third.closed())
+        .await
+        .unwrap();
 }

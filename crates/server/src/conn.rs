@@ -108,7 +108,7 @@ impl Connection {
     /// Asks the connection to close after what is already queued has been written.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        let _ = self.inner.tx.try_send(WriteCmd::Close);
+        fastrpc_transport::request_close(&self.inner.tx);
     }
 
     async fn send(&self, frame: Bytes) {
@@ -300,7 +300,13 @@ async fn handle_message(
         conn.send_message(&echo).await;
         return true;
     }
+    // Count the request in flight *before* looking at the state: a shutdown that starts now
+    // either sees this request and waits for it, or this request sees the shutdown. (Both
+    // sides write, fence, then read.)
+    let mut in_flight = InFlight::enter(server, conn);
+    std::sync::atomic::fence(Ordering::SeqCst);
     if *server.state.borrow() != State::Running {
+        drop(in_flight);
         if !msg.header.is_oneway() {
             conn.send_message(&Message::error_reply(&msg, SHUTTING_DOWN))
                 .await;
@@ -311,6 +317,7 @@ async fn handle_message(
         let token = msg.metadata.get(keys::AUTH).unwrap_or("");
         if let Err(reason) = auth(&msg, token) {
             tracing::info!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
+            drop(in_flight);
             if !msg.header.is_oneway() {
                 conn.send_message(&Message::error_reply(&msg, reason)).await;
             }
@@ -320,9 +327,8 @@ async fn handle_message(
     let Ok(permit) = permits.clone().acquire_owned().await else {
         return false;
     };
-    server.in_flight.fetch_add(1, Ordering::AcqRel);
-    conn.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-    tokio::spawn(process(server.clone(), conn.clone(), msg, permit));
+    in_flight._permit = Some(permit);
+    tokio::spawn(process(in_flight, msg));
     true
 }
 
@@ -330,7 +336,19 @@ async fn handle_message(
 struct InFlight {
     server: Arc<Inner>,
     conn: Connection,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl InFlight {
+    fn enter(server: &Arc<Inner>, conn: &Connection) -> InFlight {
+        server.in_flight.fetch_add(1, Ordering::SeqCst);
+        conn.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight {
+            server: server.clone(),
+            conn: conn.clone(),
+            _permit: None,
+        }
+    }
 }
 
 impl Drop for InFlight {
@@ -344,12 +362,8 @@ impl Drop for InFlight {
     }
 }
 
-async fn process(server: Arc<Inner>, conn: Connection, msg: Message, permit: OwnedSemaphorePermit) {
-    let _in_flight = InFlight {
-        server: server.clone(),
-        conn: conn.clone(),
-        _permit: permit,
-    };
+async fn process(in_flight: InFlight, msg: Message) {
+    let (server, conn) = (&in_flight.server, &in_flight.conn);
     let Message {
         header,
         service_path,
@@ -370,7 +384,7 @@ async fn process(server: Arc<Inner>, conn: Connection, msg: Message, permit: Own
         conn.clone(),
     );
 
-    let result = run_handler(&server, &ctx, payload, deadline).await;
+    let result = run_handler(server, &ctx, payload, deadline).await;
     server
         .plugins
         .iter()

@@ -52,6 +52,6 @@ pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{Message, Metadata, SerializeType};
 
 /// The error text sent to requests that arrive while the server drains for shutdown.
-pub const SHUTTING_DOWN: &str = "rpcx: server is shutting down";
+pub use fastrpc_core::errors::SHUTTING_DOWN;
 /// The error text when a handler's `__ServerTimeout` deadline passes (Go's `ctx.Err()`).
 pub const DEADLINE_EXCEEDED: &str = "context deadline exceeded";

@@ -265,6 +265,8 @@ impl Server {
         let deadline = tokio::time::Instant::now() + grace;
         if *self.inner.state.borrow() == State::Running {
             self.inner.state.send_replace(State::Draining);
+            // Pairs with the fence in the reader: see `InFlight::enter`.
+            std::sync::atomic::fence(Ordering::SeqCst);
             for (name, _) in &self.inner.service_meta {
                 for p in &self.inner.plugins {
                     if let Err(e) = p.unregister(name) {

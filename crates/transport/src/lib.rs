@@ -12,7 +12,7 @@ pub mod tcp;
 mod writer;
 
 pub use reader::{FrameReader, ReadError};
-pub use writer::{WriteCmd, WriterOptions, run_writer};
+pub use writer::{WriteCmd, WriterOptions, request_close, run_writer};
 
 /// Something that reads and writes bytes, such as a TCP stream.
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}

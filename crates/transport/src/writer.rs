@@ -16,6 +16,20 @@ pub enum WriteCmd {
     Close,
 }
 
+/// Asks the writer behind `tx` to flush what is queued and close, even when the queue is full
+/// right now (then a task waits for room). Safe to call from `Drop`, inside or outside a runtime.
+pub fn request_close(tx: &mpsc::Sender<WriteCmd>) {
+    match tx.try_send(WriteCmd::Close) {
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let tx = tx.clone();
+                rt.spawn(async move { tx.send(WriteCmd::Close).await });
+            }
+        }
+        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
 /// Settings of [`run_writer`].
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
