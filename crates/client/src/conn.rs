@@ -53,6 +53,7 @@ impl Shared {
 
         let wopts = WriterOptions {
             write_timeout: shared.opts.write_timeout,
+            yield_before_write: true,
             ..WriterOptions::default()
         };
         let s = shared.clone();

@@ -2,7 +2,7 @@
 
 use crate::server::{Inner, State};
 use crate::{Context, DEADLINE_EXCEEDED, HandlerResult, SHUTTING_DOWN, ServiceError};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use fastrpc_core::{ByteStr, Message, MessageType, Metadata, SerializeType, keys};
 use fastrpc_transport::{FrameReader, ReadError, WriteCmd, WriterOptions, run_writer};
 use futures_util::FutureExt;
@@ -115,26 +115,57 @@ impl Connection {
         let _ = self.inner.tx.send(WriteCmd::Frame(frame)).await;
     }
 
-    /// Encodes and queues a reply; encoding failures become an error reply.
-    async fn send_message(&self, msg: &Message) {
-        match msg.to_bytes() {
-            Ok(frame) => self.send(frame).await,
-            Err(e) => {
-                tracing::error!(peer = %self.inner.peer, error = %e, "cannot encode reply");
-                let mut fallback = Message::reply_to(msg);
-                fallback.header = msg.header;
-                fallback
-                    .header
-                    .set_compress_type(fastrpc_core::CompressType::NONE);
-                fallback
-                    .header
-                    .set_status(fastrpc_core::MessageStatusType::Error);
-                fallback.metadata.insert(keys::SERVICE_ERROR, e.to_string());
-                if let Ok(frame) = fallback.to_bytes() {
-                    self.send(frame).await;
-                }
+    /// Encodes a reply into `buf`; an encoding failure becomes an error reply.
+    fn encode_into(&self, msg: &Message, buf: &mut BytesMut) {
+        let start = buf.len();
+        if let Err(e) = msg.encode(buf) {
+            buf.truncate(start);
+            tracing::error!(peer = %self.inner.peer, error = %e, "cannot encode reply");
+            let mut fallback = Message::error_reply(msg, e.to_string());
+            fallback.header = msg.header;
+            fallback
+                .header
+                .set_compress_type(fastrpc_core::CompressType::NONE);
+            fallback
+                .header
+                .set_status(fastrpc_core::MessageStatusType::Error);
+            if fallback.encode(buf).is_err() {
+                buf.truncate(start);
             }
         }
+    }
+}
+
+/// Replies waiting to be handed to the writer as one frame batch, with the in-flight guards
+/// of their requests (released only after the hand-over, so a graceful shutdown waits for them).
+#[derive(Default)]
+struct Batch {
+    buf: BytesMut,
+    guards: Vec<InFlight>,
+}
+
+impl Batch {
+    fn push(&mut self, conn: &Connection, msg: &Message) {
+        conn.encode_into(msg, &mut self.buf);
+    }
+
+    /// Adds the reply of a finished request.
+    fn finish(&mut self, conn: &Connection, done: Done) {
+        if let Some((ctx, reply)) = done.reply {
+            self.push(conn, &reply);
+            let plugins = &done.in_flight.server.plugins;
+            plugins
+                .iter()
+                .for_each(|p| p.post_write_response(&ctx, &reply));
+        }
+        self.guards.push(done.in_flight);
+    }
+
+    async fn flush(&mut self, conn: &Connection) {
+        if !self.buf.is_empty() {
+            conn.send(self.buf.split().freeze()).await;
+        }
+        self.guards.clear();
     }
 }
 
@@ -171,30 +202,39 @@ where
     let mut reader = FrameReader::new(r, opts.limits);
     let permits = Arc::new(Semaphore::new(opts.max_concurrent_requests.max(1)));
     let mut state = server.state.subscribe();
+    let mut batch = Batch::default();
     // Go's read timeout: a deadline for each next message, re-armed after every message.
     let mut msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
     loop {
-        let idle_deadline = opts.idle_timeout.map(|t| Instant::now() + t);
-        let deadline = match (msg_deadline, idle_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let next = tokio::select! {
-            biased;
-            _ = state.wait_for(|s| *s == State::Stopped) => break,
-            r = reader.next(None) => r,
-            _ = sleep_until_opt(deadline) => {
-                if msg_deadline.is_some_and(|d| d <= Instant::now()) {
-                    tracing::debug!(peer = %conn.peer_addr(), "read timeout");
-                    break;
+        // Frames already buffered are handled without waiting; replies that are ready at once
+        // gather in `batch`, which goes to the writer as one piece before the next wait.
+        let next = match reader.try_next_buffered() {
+            Ok(None) => {
+                batch.flush(&conn).await;
+                let idle_deadline = opts.idle_timeout.map(|t| Instant::now() + t);
+                let deadline = match (msg_deadline, idle_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                tokio::select! {
+                    biased;
+                    _ = state.wait_for(|s| *s == State::Stopped) => break,
+                    r = reader.next(None) => r,
+                    _ = sleep_until_opt(deadline) => {
+                        if msg_deadline.is_some_and(|d| d <= Instant::now()) {
+                            tracing::debug!(peer = %conn.peer_addr(), "read timeout");
+                            break;
+                        }
+                        let busy = conn.inner.in_flight.load(Ordering::Acquire) > 0 || reader.has_partial_frame();
+                        if busy {
+                            continue;
+                        }
+                        tracing::debug!(peer = %conn.peer_addr(), "idle timeout");
+                        break;
+                    }
                 }
-                let busy = conn.inner.in_flight.load(Ordering::Acquire) > 0 || reader.has_partial_frame();
-                if busy {
-                    continue;
-                }
-                tracing::debug!(peer = %conn.peer_addr(), "idle timeout");
-                break;
             }
+            buffered => buffered,
         };
         msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
         let msg = match next {
@@ -214,8 +254,7 @@ where
                                 header: h,
                                 ..Message::default()
                             };
-                            conn.send_message(&Message::error_reply(&req, error.to_string()))
-                                .await;
+                            batch.push(&conn, &Message::error_reply(&req, error.to_string()));
                         }
                         continue;
                     }
@@ -227,10 +266,11 @@ where
                 break;
             }
         };
-        if !handle_message(&server, &conn, &permits, msg).await {
+        if !handle_message(&server, &conn, &permits, msg, &mut batch).await {
             break;
         }
     }
+    batch.flush(&conn).await;
 
     // Requests already read still get their replies (a bad frame or EOF after a good one
     // loses nothing), unless a hard shutdown stops everything.
@@ -264,6 +304,7 @@ async fn handle_message(
     conn: &Connection,
     permits: &Arc<Semaphore>,
     msg: Message,
+    batch: &mut Batch,
 ) -> bool {
     match server
         .plugins
@@ -273,11 +314,10 @@ async fn handle_message(
         Ok(()) => {}
         Err(crate::PluginError::RateLimited) => {
             if !msg.header.is_oneway() {
-                conn.send_message(&Message::error_reply(
-                    &msg,
-                    fastrpc_core::errors::REQ_REACH_LIMIT,
-                ))
-                .await;
+                batch.push(
+                    conn,
+                    &Message::error_reply(&msg, fastrpc_core::errors::REQ_REACH_LIMIT),
+                );
             }
             return true;
         }
@@ -297,7 +337,7 @@ async fn handle_message(
             .for_each(|p| p.heartbeat_request(conn, &msg));
         let mut echo = msg;
         echo.header.set_message_type(MessageType::Response);
-        conn.send_message(&echo).await;
+        batch.push(conn, &echo);
         return true;
     }
     // Count the request in flight *before* looking at the state: a shutdown that starts now
@@ -308,8 +348,7 @@ async fn handle_message(
     if *server.state.borrow() != State::Running {
         drop(in_flight);
         if !msg.header.is_oneway() {
-            conn.send_message(&Message::error_reply(&msg, SHUTTING_DOWN))
-                .await;
+            batch.push(conn, &Message::error_reply(&msg, SHUTTING_DOWN));
         }
         return true;
     }
@@ -319,16 +358,41 @@ async fn handle_message(
             tracing::info!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
             drop(in_flight);
             if !msg.header.is_oneway() {
-                conn.send_message(&Message::error_reply(&msg, reason)).await;
+                batch.push(conn, &Message::error_reply(&msg, reason));
             }
             return false;
         }
     }
-    let Ok(permit) = permits.clone().acquire_owned().await else {
-        return false;
+    let permit = match permits.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            // At the cap: hand over the replies we hold (they free permits), then wait.
+            batch.flush(conn).await;
+            let Ok(p) = permits.clone().acquire_owned().await else {
+                return false;
+            };
+            p
+        }
     };
     in_flight._permit = Some(permit);
-    tokio::spawn(process(in_flight, msg));
+    // Most handlers finish without waiting: poll once here and skip the task spawn. A handler
+    // that is not ready is spawned and polled again there, which registers its real waker.
+    let mut fut = Box::pin(execute(in_flight, msg));
+    match fut
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(done) => batch.finish(conn, done),
+        std::task::Poll::Pending => {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                let done = fut.await;
+                let mut own = Batch::default();
+                own.finish(&conn, done);
+                own.flush(&conn).await;
+            });
+        }
+    }
     true
 }
 
@@ -362,7 +426,15 @@ impl Drop for InFlight {
     }
 }
 
-async fn process(in_flight: InFlight, msg: Message) {
+/// What running a request produced: the reply (none for oneway) and the in-flight guard,
+/// which is released only once the reply has been handed to the writer.
+struct Done {
+    in_flight: InFlight,
+    reply: Option<(Context, Message)>,
+}
+
+/// Runs one request through the pipeline to its reply.
+async fn execute(in_flight: InFlight, msg: Message) -> Done {
     let (server, conn) = (&in_flight.server, &in_flight.conn);
     let Message {
         header,
@@ -393,7 +465,10 @@ async fn process(in_flight: InFlight, msg: Message) {
         if let Err(e) = &result {
             tracing::debug!(service = ctx.service_path(), method = ctx.service_method(), error = %e, "oneway call failed");
         }
-        return;
+        return Done {
+            in_flight,
+            reply: None,
+        };
     }
 
     let (service_path, service_method) = ctx.path_and_method();
@@ -428,11 +503,10 @@ async fn process(in_flight: InFlight, msg: Message) {
         .plugins
         .iter()
         .for_each(|p| p.pre_write_response(&ctx, &reply));
-    conn.send_message(&reply).await;
-    server
-        .plugins
-        .iter()
-        .for_each(|p| p.post_write_response(&ctx, &reply));
+    Done {
+        in_flight,
+        reply: Some((ctx, reply)),
+    }
 }
 
 async fn run_handler(
