@@ -5,7 +5,7 @@ use crate::{ClientError, ClientOptions};
 use bytes::BytesMut;
 use fastrpc_core::{ByteStr, Message, MessageStatusType, keys};
 use fastrpc_transport::{FrameReader, ReadError, WriteCmd, WriterOptions, run_writer};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
@@ -16,7 +16,7 @@ type Waiter = oneshot::Sender<Result<Message, ClientError>>;
 
 /// State shared by the client handles and the connection's tasks.
 pub(crate) struct Shared {
-    pending: Mutex<HashMap<u64, Waiter>>,
+    pending: Mutex<FxHashMap<u64, Waiter>>,
     closed: AtomicBool,
     close_reason: OnceLock<Arc<str>>,
     closed_tx: watch::Sender<bool>,
@@ -39,7 +39,7 @@ impl Shared {
         let (push_tx, push_rx) = mpsc::channel(opts.push_capacity.max(1));
         let (closed_tx, _) = watch::channel(false);
         let shared = Arc::new(Shared {
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(FxHashMap::default()),
             closed: AtomicBool::new(false),
             close_reason: OnceLock::new(),
             closed_tx,
@@ -197,10 +197,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let mut closed_rx = shared.subscribe_closed();
     let idle = shared.opts.idle_timeout;
     let reason: Arc<str> = loop {
-        let next = tokio::select! {
-            biased;
-            _ = closed_rx.wait_for(|c| *c) => break shared.closed_error().to_string().into(),
-            r = reader.next(idle) => r,
+        // Replies already buffered are taken without touching the close signal; it is watched
+        // only while waiting for the socket.
+        let next = match reader.try_next_buffered() {
+            Ok(None) => tokio::select! {
+                biased;
+                _ = closed_rx.wait_for(|c| *c) => break shared.closed_error().to_string().into(),
+                r = reader.next(idle) => r,
+            },
+            buffered => buffered,
         };
         match next {
             Ok(Some(msg)) => {

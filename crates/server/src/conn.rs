@@ -146,6 +146,10 @@ struct Batch {
 
 impl Batch {
     fn push(&mut self, conn: &Connection, msg: &Message) {
+        if self.buf.capacity() == 0 {
+            // `split` in `flush` leaves no capacity: start each batch with room for many replies.
+            self.buf.reserve(16 * 1024);
+        }
         conn.encode_into(msg, &mut self.buf);
     }
 

@@ -4,6 +4,7 @@ use crate::handler::{Handler, Service, handler_fn};
 use crate::{Connection, Context, ServerOptions, ServerPlugin, ServiceError};
 use fastrpc_codec::Payload;
 use fastrpc_core::Message;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,11 @@ use tokio::sync::{Notify, watch};
 /// not checked.
 pub type AuthFn = dyn Fn(&Message, &str) -> Result<(), String> + Send + Sync;
 
+/// Service name -> method name -> handler. Looked up on every request, so with FxHash rather
+/// than SipHash (the keys come from peers, but a flood of distinct names costs them a frame each
+/// and the table only holds what was registered).
+pub(crate) type ServiceTable = FxHashMap<String, FxHashMap<String, Arc<dyn Handler>>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
     Running,
@@ -27,7 +33,7 @@ pub(crate) enum State {
 }
 
 pub(crate) struct Inner {
-    pub(crate) services: HashMap<String, HashMap<String, Arc<dyn Handler>>>,
+    pub(crate) services: ServiceTable,
     service_meta: Vec<(String, String)>,
     pub(crate) plugins: Vec<Arc<dyn ServerPlugin>>,
     pub(crate) auth: Option<Arc<AuthFn>>,
@@ -59,7 +65,7 @@ impl std::fmt::Debug for Server {
 /// Builds a [`Server`].
 #[derive(Default)]
 pub struct ServerBuilder {
-    services: HashMap<String, HashMap<String, Arc<dyn Handler>>>,
+    services: ServiceTable,
     service_meta: Vec<(String, String)>,
     plugins: Vec<Arc<dyn ServerPlugin>>,
     auth: Option<Arc<AuthFn>>,

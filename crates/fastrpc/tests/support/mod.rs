@@ -151,8 +151,12 @@ pub struct RawConn {
 
 impl RawConn {
     pub async fn connect(addr: std::net::SocketAddr) -> RawConn {
+        RawConn::from_stream(TcpStream::connect(addr).await.unwrap())
+    }
+
+    pub fn from_stream(stream: TcpStream) -> RawConn {
         RawConn {
-            stream: TcpStream::connect(addr).await.unwrap(),
+            stream,
             buf: BytesMut::new(),
             decoder: FrameDecoder::default(),
         }
