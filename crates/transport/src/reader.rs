@@ -5,7 +5,7 @@ use fastrpc_core::{FrameDecoder, HEADER_LEN, Header, Limits, MAGIC, Message, Pro
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Why [`FrameReader::next`] returned no message.
 #[derive(Debug)]
