@@ -261,3 +261,36 @@ async fn rate_limit_and_close_from_plugins() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn write_timeout_drops_a_peer_that_does_not_read() {
+    let server = Server::builder()
+        .options(ServerOptions::default().write_timeout(Duration::from_millis(200)))
+        .handler("Big", "Get", |_c: Context, n: Raw| async move {
+            // A reply far larger than the socket buffers, to a peer that never reads.
+            let _ = n;
+            Ok::<_, ServiceError>(Raw::from(vec![7u8; 8 << 20]))
+        })
+        .build();
+    let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
+    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut req = Message::request("Big", "Get");
+    req.header.seq = 1;
+    c.send_msg(&req).await;
+    // The server's connection count drops once its write times out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while !srv.server().connections().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connection still open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Others are served as usual.
+    let client = Client::connect(&srv.local_addr().to_string())
+        .await
+        .unwrap();
+    let r: Raw = client.call("Big", "Get", &Raw::default()).await.unwrap();
+    assert_eq!(r.len(), 8 << 20);
+}

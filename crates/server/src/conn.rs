@@ -223,6 +223,11 @@ where
                 tokio::select! {
                     biased;
                     _ = state.wait_for(|s| *s == State::Stopped) => break,
+                    // The writer stopped (write error or timeout): nothing more can be answered.
+                    _ = conn.inner.tx.closed() => {
+                        tracing::debug!(peer = %conn.peer_addr(), "writer stopped; closing connection");
+                        break;
+                    }
                     r = reader.next(None) => r,
                     _ = sleep_until_opt(deadline) => {
                         if msg_deadline.is_some_and(|d| d <= Instant::now()) {
@@ -291,7 +296,9 @@ where
     conn.close();
     server.conns.lock().unwrap().remove(&conn.id());
     server.plugins.iter().for_each(|p| p.post_conn_close(&conn));
-    let _ = writer.await;
+    if let Ok(Err(e)) = writer.await {
+        tracing::debug!(peer = %conn.peer_addr(), error = %e, "write failed");
+    }
     tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection closed");
 }
 
