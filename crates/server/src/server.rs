@@ -103,7 +103,7 @@ impl ServerBuilder {
     }
 
     /// Registers one method from an async function or closure (rpcx's `RegisterFunctionName`).
-    pub fn handler<F, A, R, E, Fut>(mut self, service: &str, method: &str, f: F) -> Self
+    pub fn handler<F, A, R, E, Fut>(self, service: &str, method: &str, f: F) -> Self
     where
         F: Fn(Context, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, E>> + Send + 'static,
@@ -111,12 +111,7 @@ impl ServerBuilder {
         R: Payload,
         E: Into<ServiceError> + 'static,
     {
-        self.services
-            .entry(service.to_owned())
-            .or_default()
-            .insert(method.to_owned(), handler_fn(f));
-        self.note_service(service.to_owned(), "");
-        self
+        self.raw_handler(service, method, handler_fn(f))
     }
 
     /// Registers an already type-erased handler.
