@@ -2,7 +2,6 @@
 
 use crate::conn::{CLOSED_BY_USER, Shared};
 use crate::{CallOptions, ClientError, ClientOptions, ServiceError};
-use bytes::BytesMut;
 use fastrpc_codec::Payload;
 use fastrpc_core::{ByteStr, Message, Metadata, ServerAddr, keys};
 use std::sync::Arc;
@@ -95,14 +94,14 @@ impl Client {
         method: impl Into<ByteStr>,
         args: &A,
     ) -> Result<R, ClientError> {
-        let frame = self.encode_request(
+        let req = self.build_request(
             path.into(),
             method.into(),
             args,
             &CallOptions::default(),
             false,
         )?;
-        let res = self.shared.roundtrip(frame, None).await?;
+        let res = self.shared.roundtrip(req, None).await?;
         decode_reply(res).map(|(v, _)| v)
     }
 
@@ -114,8 +113,8 @@ impl Client {
         args: &A,
         opts: CallOptions,
     ) -> Result<Reply<R>, ClientError> {
-        let frame = self.encode_request(path.into(), method.into(), args, &opts, false)?;
-        let res = self.shared.roundtrip(frame, opts.timeout).await?;
+        let req = self.build_request(path.into(), method.into(), args, &opts, false)?;
+        let res = self.shared.roundtrip(req, opts.timeout).await?;
         let (value, mut metadata) = decode_reply(res)?;
         metadata.insert(keys::SERVER_ADDRESS, self.shared.peer.clone());
         Ok(Reply { value, metadata })
@@ -130,8 +129,8 @@ impl Client {
         args: &A,
         opts: CallOptions,
     ) -> Result<(), ClientError> {
-        let frame = self.encode_request(path.into(), method.into(), args, &opts, true)?;
-        self.shared.send_oneway(frame).await
+        let req = self.build_request(path.into(), method.into(), args, &opts, true)?;
+        self.shared.send_oneway(req).await
     }
 
     /// Sends a message as it is (its seq is replaced) and returns the raw reply, or `None`
@@ -144,12 +143,10 @@ impl Client {
         msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Option<Message>, ClientError> {
-        let mut frame = BytesMut::new();
-        msg.encode(&mut frame)?;
         if msg.header.is_oneway() {
-            self.shared.send_oneway(frame).await.map(|()| None)
+            self.shared.send_oneway(msg).await.map(|()| None)
         } else {
-            self.shared.roundtrip(frame, timeout).await.map(Some)
+            self.shared.roundtrip(msg, timeout).await.map(Some)
         }
     }
 
@@ -186,14 +183,14 @@ impl Client {
         self.shared.shutdown(CLOSED_BY_USER.into());
     }
 
-    fn encode_request<A: Payload>(
+    fn build_request<A: Payload>(
         &self,
         path: ByteStr,
         method: ByteStr,
         args: &A,
         opts: &CallOptions,
         oneway: bool,
-    ) -> Result<BytesMut, ClientError> {
+    ) -> Result<Message, ClientError> {
         let copts = &self.shared.opts;
         let st = opts
             .serialize_type
@@ -217,9 +214,7 @@ impl Client {
             msg.metadata
                 .insert(keys::SERVER_TIMEOUT, t.as_millis().max(1).to_string());
         }
-        let mut frame = BytesMut::new();
-        msg.encode(&mut frame)?;
-        Ok(frame)
+        Ok(msg)
     }
 }
 

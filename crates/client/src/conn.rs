@@ -2,9 +2,8 @@
 //! writer task, heartbeat task.
 
 use crate::{ClientError, ClientOptions};
-use bytes::BytesMut;
 use fastrpc_core::{ByteStr, Message, MessageStatusType, keys};
-use fastrpc_transport::{FrameReader, ReadError, WriteCmd, WriterOptions, run_writer};
+use fastrpc_transport::{FrameReader, Outbox, ReadError, run_outbox_writer};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -21,7 +20,7 @@ pub(crate) struct Shared {
     close_reason: OnceLock<Arc<str>>,
     closed_tx: watch::Sender<bool>,
     seq: AtomicU64,
-    tx: mpsc::Sender<WriteCmd>,
+    outbox: Outbox,
     pub(crate) push_rx: Mutex<Option<mpsc::Receiver<Message>>>,
     pub(crate) opts: ClientOptions,
     pub(crate) auth: Option<ByteStr>,
@@ -35,7 +34,6 @@ impl Shared {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
         let (push_tx, push_rx) = mpsc::channel(opts.push_capacity.max(1));
         let (closed_tx, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -44,21 +42,18 @@ impl Shared {
             close_reason: OnceLock::new(),
             closed_tx,
             seq: AtomicU64::new(0),
-            tx,
+            outbox: Outbox::new(opts.max_queued_bytes),
             push_rx: Mutex::new(Some(push_rx)),
             auth: opts.auth_token.clone().map(ByteStr::from),
             peer: ByteStr::from(peer),
             opts,
         });
 
-        let wopts = WriterOptions {
-            write_timeout: shared.opts.write_timeout,
-            yield_before_write: true,
-            ..WriterOptions::default()
-        };
+        // The writer yields once before writing so that callers already awake add their
+        // requests to the same write.
         let s = shared.clone();
         tokio::spawn(async move {
-            let reason = match run_writer(w, rx, wopts).await {
+            let reason = match run_outbox_writer(w, &s.outbox, s.opts.write_timeout, true).await {
                 Ok(()) => "connection closed".to_owned(),
                 Err(e) => format!("write failed: {e}"),
             };
@@ -112,16 +107,18 @@ impl Shared {
         for w in drained {
             let _ = w.send(Err(self.closed_error()));
         }
-        fastrpc_transport::request_close(&self.tx);
+        self.outbox.close();
         self.closed_tx.send_replace(true);
     }
 
-    /// Sends an encoded request (seq patched in here) and waits for its reply.
+    /// Sends a request (its seq is set here) and waits for its reply.
     pub(crate) async fn roundtrip(
         &self,
-        mut frame: BytesMut,
+        mut msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Message, ClientError> {
+        // Compress outside the outbox lock; only the frame layout is written under it.
+        let wire = msg.wire_payload()?;
         let (tx, rx) = oneshot::channel();
         let seq = {
             let mut pending = self.pending.lock().unwrap();
@@ -132,14 +129,20 @@ impl Shared {
             pending.insert(seq, tx);
             seq
         };
-        frame[4..12].copy_from_slice(&seq.to_be_bytes());
+        msg.header.seq = seq;
         let mut guard = PendingGuard {
             shared: self,
             seq,
             armed: true,
         };
-        if self.tx.send(WriteCmd::Frame(frame.freeze())).await.is_err() {
-            return Err(self.closed_error());
+        match self
+            .outbox
+            .push(|buf| msg.encode_with_wire_payload(&wire, buf), None)
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(self.closed_error()),
         }
         let result = match timeout {
             None => rx.await,
@@ -152,21 +155,22 @@ impl Shared {
         result.unwrap_or_else(|_| Err(self.closed_error()))
     }
 
-    /// Sends an encoded oneway request and returns once it was written.
-    pub(crate) async fn send_oneway(&self, mut frame: BytesMut) -> Result<(), ClientError> {
+    /// Sends a oneway request and returns once it was written.
+    pub(crate) async fn send_oneway(&self, mut msg: Message) -> Result<(), ClientError> {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        frame[4..12].copy_from_slice(&seq.to_be_bytes());
+        let wire = msg.wire_payload()?;
+        msg.header.seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let (ack_tx, ack_rx) = oneshot::channel();
-        if self
-            .tx
-            .send(WriteCmd::FrameAck(frame.freeze(), ack_tx))
+        match self
+            .outbox
+            .push(|buf| msg.encode_with_wire_payload(&wire, buf), Some(ack_tx))
             .await
-            .is_err()
         {
-            return Err(self.closed_error());
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(self.closed_error()),
         }
         ack_rx.await.map_err(|_| self.closed_error())
     }
@@ -266,11 +270,10 @@ async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration, max_wait: Dura
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
-        let mut frame = BytesMut::new();
-        if Message::heartbeat(0, nanos).encode(&mut frame).is_err() {
-            return;
-        }
-        if let Err(e) = shared.roundtrip(frame, Some(max_wait)).await {
+        if let Err(e) = shared
+            .roundtrip(Message::heartbeat(0, nanos), Some(max_wait))
+            .await
+        {
             tracing::warn!(peer = %shared.peer, error = %e, "heartbeat failed; closing connection");
             shared.shutdown(format!("heartbeat failed: {e}").into());
             return;

@@ -26,8 +26,9 @@ pub struct ClientOptions {
     pub auth_token: Option<String>,
     /// Limits on received frames.
     pub limits: Limits,
-    /// Frames that may wait for the writer before callers wait. Default 4096.
-    pub write_queue: usize,
+    /// Bytes of requests that may wait for the writer before callers wait (backpressure).
+    /// Default 4 MiB.
+    pub max_queued_bytes: usize,
     /// Server pushes buffered for [`Client::take_push_receiver`](crate::Client::take_push_receiver).
     /// Default 1024.
     pub push_capacity: usize,
@@ -47,7 +48,7 @@ impl Default for ClientOptions {
             heartbeat: None,
             auth_token: None,
             limits: Limits::default(),
-            write_queue: 4096,
+            max_queued_bytes: 4 * 1024 * 1024,
             push_capacity: 1024,
             push_blocking: false,
         }

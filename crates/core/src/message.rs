@@ -84,14 +84,25 @@ impl Message {
 
     /// Appends the encoded frame to `dst`, compressing the payload when the header says so.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), ProtocolError> {
-        let ct = self.header.compress_type();
-        let compressed;
-        let payload: &[u8] = if ct == CompressType::NONE {
-            &self.payload
-        } else {
-            compressed = compress::compress(ct, &self.payload)?;
-            &compressed
-        };
+        let wire = self.wire_payload()?;
+        self.encode_with_wire_payload(&wire, dst)
+    }
+
+    /// The payload as it goes on the wire: compressed when the header's compress type says so.
+    /// Lets a sender compress before taking a lock around [`Message::encode_with_wire_payload`].
+    pub fn wire_payload(&self) -> Result<Bytes, ProtocolError> {
+        match self.header.compress_type() {
+            CompressType::NONE => Ok(self.payload.clone()),
+            ct => compress::compress(ct, &self.payload),
+        }
+    }
+
+    /// Appends the frame with `wire_payload` (from [`Message::wire_payload`]) as its payload.
+    pub fn encode_with_wire_payload(
+        &self,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), ProtocolError> {
         let path = self.service_path.as_bytes();
         let method = self.service_method.as_bytes();
         let meta_len = self.metadata.encoded_len();

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// A client connected to the server. Cheap to clone; use it to push messages to the client.
 #[derive(Clone)]
@@ -467,15 +468,27 @@ async fn execute(in_flight: InFlight, msg: Message) -> Done {
         conn.clone(),
     );
 
-    let result = run_handler(server, &ctx, payload, deadline).await;
+    // One span per call (free when no subscriber listens at debug level), closed by an event
+    // with the outcome.
+    let span = tracing::debug_span!(
+        "rpc.server",
+        service = ctx.service_path(),
+        method = ctx.service_method(),
+        peer = conn.peer_addr(),
+        seq = header.seq,
+    );
+    let result = run_handler(server, &ctx, payload, deadline)
+        .instrument(span.clone())
+        .await;
+    match &result {
+        Ok(_) => tracing::debug!(parent: &span, outcome = "ok", "call finished"),
+        Err(e) => tracing::debug!(parent: &span, outcome = "error", error = %e, "call finished"),
+    }
     server
         .plugins
         .iter()
         .for_each(|p| p.post_call(&ctx, &result));
     if header.is_oneway() {
-        if let Err(e) = &result {
-            tracing::debug!(service = ctx.service_path(), method = ctx.service_method(), error = %e, "oneway call failed");
-        }
         return Done {
             in_flight,
             reply: None,

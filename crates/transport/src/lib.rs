@@ -7,10 +7,12 @@
 //!
 //! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
 
+mod outbox;
 mod reader;
 pub mod tcp;
 mod writer;
 
+pub use outbox::{Outbox, OutboxClosed, run_outbox_writer};
 pub use reader::{FrameReader, ReadError};
 pub use writer::{WriteCmd, WriterOptions, request_close, run_writer};
 

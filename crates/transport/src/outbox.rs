@@ -1,0 +1,246 @@
+//! A write-combining outbox: many tasks encode frames straight into one buffer, one writer
+//! task writes it out.
+
+use bytes::BytesMut;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, oneshot};
+
+/// The writer behind an [`Outbox`] is gone (write error, timeout or close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxClosed;
+
+/// Frames waiting for the connection's writer, in one buffer.
+///
+/// Compared with a channel of encoded frames, a sender here encodes straight into the shared
+/// buffer (no allocation or copy per frame) and wakes the writer only when the buffer was empty,
+/// so under load one wake-up and one syscall carry every frame queued meanwhile. The buffer is
+/// bounded: past `max_bytes`, senders wait for the writer (backpressure).
+#[derive(Debug)]
+pub struct Outbox {
+    state: Mutex<State>,
+    wake_writer: Notify,
+    room: Notify,
+    dead_notify: Notify,
+    dead: AtomicBool,
+    max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    buf: BytesMut,
+    acks: Vec<oneshot::Sender<()>>,
+    closing: bool,
+}
+
+impl Outbox {
+    /// An outbox holding at most about `max_bytes` of unwritten frames.
+    pub fn new(max_bytes: usize) -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+            wake_writer: Notify::new(),
+            room: Notify::new(),
+            dead_notify: Notify::new(),
+            dead: AtomicBool::new(false),
+            max_bytes: max_bytes.max(1),
+        }
+    }
+
+    /// Appends one frame written by `encode` (with the outbox locked: keep it short). An
+    /// `Err` from `encode` leaves nothing behind and is returned as `Ok(Err(..))`.
+    /// `ack`, when given, fires once the frame has been handed to the OS.
+    pub async fn push<E>(
+        &self,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), E>,
+        ack: Option<oneshot::Sender<()>>,
+    ) -> Result<Result<(), E>, OutboxClosed> {
+        loop {
+            let room = self.room.notified();
+            {
+                let mut st = self.state.lock().unwrap();
+                if self.dead.load(Ordering::Acquire) || st.closing {
+                    return Err(OutboxClosed);
+                }
+                if st.buf.len() < self.max_bytes {
+                    let was_empty = st.buf.is_empty();
+                    let start = st.buf.len();
+                    if let Err(e) = encode(&mut st.buf) {
+                        st.buf.truncate(start);
+                        return Ok(Err(e));
+                    }
+                    st.acks.extend(ack);
+                    drop(st);
+                    if was_empty {
+                        self.wake_writer.notify_one();
+                    }
+                    return Ok(Ok(()));
+                }
+            }
+            tokio::select! {
+                _ = room => {}
+                _ = self.dead_notify.notified() => {}
+            }
+        }
+    }
+
+    /// Asks the writer to write what is queued, shut the stream down and stop.
+    pub fn close(&self) {
+        self.state.lock().unwrap().closing = true;
+        self.wake_writer.notify_one();
+    }
+
+    /// True once the writer stopped.
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the writer stopped.
+    pub async fn dead(&self) {
+        loop {
+            let n = self.dead_notify.notified();
+            if self.is_dead() {
+                return;
+            }
+            n.await;
+        }
+    }
+
+    fn mark_dead(&self) {
+        self.dead.store(true, Ordering::Release);
+        let mut st = self.state.lock().unwrap();
+        st.acks.clear();
+        st.buf = BytesMut::new();
+        drop(st);
+        self.dead_notify.notify_waiters();
+        self.room.notify_waiters();
+    }
+}
+
+/// Writes what `outbox` collects to `io` until the outbox is closed or a write fails; the
+/// outbox is marked dead on the way out, which fails every later and waiting sender.
+/// `yield_before_write` lets senders that are already awake add their frames first.
+pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
+    mut io: W,
+    outbox: &Outbox,
+    write_timeout: Option<Duration>,
+    yield_before_write: bool,
+) -> std::io::Result<()> {
+    let mut spare = BytesMut::new();
+    let result = async {
+        loop {
+            let wake = outbox.wake_writer.notified();
+            let taken = {
+                let mut st = outbox.state.lock().unwrap();
+                if st.buf.is_empty() && !st.closing {
+                    None
+                } else {
+                    // Swap buffers so senders keep appending while this batch is written.
+                    spare.clear();
+                    let batch = std::mem::replace(&mut st.buf, std::mem::take(&mut spare));
+                    Some((batch, std::mem::take(&mut st.acks), st.closing))
+                }
+            };
+            let Some((batch, acks, closing)) = taken else {
+                wake.await;
+                if yield_before_write {
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            };
+            outbox.room.notify_waiters();
+            if !batch.is_empty() {
+                match write_timeout {
+                    None => io.write_all(&batch).await?,
+                    Some(t) => tokio::time::timeout(t, io.write_all(&batch))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "write timed out",
+                            ))
+                        })?,
+                }
+            }
+            for ack in acks {
+                let _ = ack.send(());
+            }
+            if closing && outbox.state.lock().unwrap().buf.is_empty() {
+                return Ok(());
+            }
+            // Reuse this allocation for the next swap unless it grew large.
+            if batch.capacity() <= 1 << 20 {
+                spare = batch;
+            }
+        }
+    }
+    .await;
+    outbox.mark_dead();
+    let _ = io.shutdown().await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn frames_from_many_tasks_arrive_whole_and_close_flushes() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let outbox = Arc::new(Outbox::new(64));
+        let writer = {
+            let o = outbox.clone();
+            tokio::spawn(async move { run_outbox_writer(a, &o, None, true).await })
+        };
+        let mut tasks = Vec::new();
+        for i in 0..50u8 {
+            let o = outbox.clone();
+            tasks.push(tokio::spawn(async move {
+                o.push(|b| Ok::<_, ()>(b.extend_from_slice(&[i; 10])), None)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (ack_tx, ack_rx) = oneshot::channel();
+        outbox
+            .push(|b| Ok::<_, ()>(b.extend_from_slice(b"end")), Some(ack_tx))
+            .await
+            .unwrap()
+            .unwrap();
+        ack_rx.await.unwrap();
+        // An encoder error leaves nothing behind.
+        assert_eq!(
+            outbox
+                .push(
+                    |b| {
+                        b.extend_from_slice(b"junk");
+                        Err("no")
+                    },
+                    None
+                )
+                .await
+                .unwrap(),
+            Err("no")
+        );
+        outbox.close();
+        writer.await.unwrap().unwrap();
+        assert!(outbox.is_dead());
+        assert_eq!(
+            outbox.push(|_| Ok::<_, ()>(()), None).await,
+            Err(OutboxClosed)
+        );
+        let mut out = Vec::new();
+        b.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out.len(), 503);
+        for chunk in out[..500].chunks(10) {
+            assert!(chunk.iter().all(|&x| x == chunk[0]), "frames interleaved");
+        }
+    }
+}
