@@ -187,6 +187,13 @@ mod tests {
     use std::sync::Arc;
     use tokio::io::AsyncReadExt;
 
+    fn put(bytes: Vec<u8>) -> impl FnOnce(&mut BytesMut) -> Result<(), ()> {
+        move |b| {
+            b.extend_from_slice(&bytes);
+            Ok(())
+        }
+    }
+
     #[tokio::test]
     async fn frames_from_many_tasks_arrive_whole_and_close_flushes() {
         let (a, mut b) = tokio::io::duplex(1 << 20);
@@ -199,10 +206,7 @@ mod tests {
         for i in 0..50u8 {
             let o = outbox.clone();
             tasks.push(tokio::spawn(async move {
-                o.push(|b| Ok::<_, ()>(b.extend_from_slice(&[i; 10])), None)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                o.push(put(vec![i; 10]), None).await.unwrap().unwrap();
             }));
         }
         for t in tasks {
@@ -210,7 +214,7 @@ mod tests {
         }
         let (ack_tx, ack_rx) = oneshot::channel();
         outbox
-            .push(|b| Ok::<_, ()>(b.extend_from_slice(b"end")), Some(ack_tx))
+            .push(put(b"end".to_vec()), Some(ack_tx))
             .await
             .unwrap()
             .unwrap();
