@@ -266,16 +266,18 @@ async fn rate_limit_and_close_from_plugins() {
 async fn write_timeout_drops_a_peer_that_does_not_read() {
     let server = Server::builder()
         .options(ServerOptions::default().write_timeout(Duration::from_millis(200)))
-        .handler("Big", "Get", |_c: Context, n: Raw| async move {
-            // A reply far larger than the socket buffers, to a peer that never reads.
-            let _ = n;
-            Ok::<_, ServiceError>(Raw::from(vec![7u8; 8 << 20]))
+        .handler("Big", "Get", |_c: Context, ask: Raw| async move {
+            // Asked with a payload: a reply far larger than any socket buffers (64 MiB), for
+            // the peer that never reads. Without one: a small reply.
+            let len = if ask.is_empty() { 1024 } else { 64 << 20 };
+            Ok::<_, ServiceError>(Raw::from(vec![7u8; len]))
         })
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
     let mut c = RawConn::connect(srv.local_addr()).await;
     let mut req = Message::request("Big", "Get");
     req.header.seq = 1;
+    req.payload = bytes::Bytes::from_static(b"big");
     c.send_msg(&req).await;
     // The server's connection count drops once its write times out.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -292,5 +294,5 @@ async fn write_timeout_drops_a_peer_that_does_not_read() {
         .await
         .unwrap();
     let r: Raw = client.call("Big", "Get", &Raw::default()).await.unwrap();
-    assert_eq!(r.len(), 8 << 20);
+    assert_eq!(r.len(), 1024);
 }
