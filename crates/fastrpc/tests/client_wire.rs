@@ -105,10 +105,7 @@ async fn gzip_request_above_the_threshold_decodes_like_go() {
     let _call =
         tokio::spawn(async move { c.call::<_, Raw>("Echo", "Echo", &Raw::from(payload)).await });
     let got = server.read_msg().await.unwrap();
-    let want = fastrpc::protocol::FrameDecoder::default()
-        .decode(&mut bytes::BytesMut::from(&vector("A14")[..]))
-        .unwrap()
-        .unwrap();
+    let want = decode(&vector("A14"));
     assert_eq!(got.header.flags, want.header.flags, "gzip bit set like Go");
     assert_eq!(got.payload, want.payload);
 }

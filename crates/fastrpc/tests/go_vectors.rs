@@ -4,7 +4,7 @@
 
 mod support;
 
-use fastrpc::protocol::{CompressType, FrameDecoder};
+use fastrpc::protocol::CompressType;
 use support::*;
 
 async fn exchange(req: &str) -> bytes::Bytes {
@@ -39,13 +39,7 @@ async fn error_reply_matches_go_semantically() {
     let want = vector("A8");
     assert_eq!(got.len(), want.len());
     assert_eq!(got[..16], want[..16], "header and total length");
-    let d = |b: &[u8]| {
-        FrameDecoder::default()
-            .decode(&mut bytes::BytesMut::from(b))
-            .unwrap()
-            .unwrap()
-    };
-    let (g, w) = (d(&got), d(&want));
+    let (g, w) = (decode(&got), decode(&want));
     assert_eq!(g.error_text(), w.error_text());
     assert_eq!(g.metadata.get("server"), Some("go-rpcx"));
     assert_eq!(g.payload, w.payload);
@@ -57,10 +51,7 @@ async fn unknown_service_and_method_match_go() {
     let mut c = RawConn::connect(running.local_addr()).await;
     // A18 asks Arith.Mul with metadata k=v; A19 was Go's answer to a request for service Nope
     // with seq 1235: rebuild that request from A18.
-    let mut nope = FrameDecoder::default()
-        .decode(&mut bytes::BytesMut::from(&vector("A18")[..]))
-        .unwrap()
-        .unwrap();
+    let mut nope = decode(&vector("A18"));
     nope.service_path = "Nope".into();
     nope.header.seq = 1235;
     nope.metadata.clear();
@@ -83,13 +74,7 @@ async fn unknown_service_and_method_match_go() {
 async fn gzip_request_gets_gzip_reply_like_go() {
     let got = exchange("A14").await;
     let want = vector("A15");
-    let d = |b: &[u8]| {
-        FrameDecoder::default()
-            .decode(&mut bytes::BytesMut::from(b))
-            .unwrap()
-            .unwrap()
-    };
-    let (g, w) = (d(&got), d(&want));
+    let (g, w) = (decode(&got), decode(&want));
     assert_eq!(g.header, w.header, "flags 0x84: response + gzip");
     assert_eq!(g.header.compress_type(), CompressType::GZIP);
     assert_eq!(g.payload, w.payload, "same 1025 bytes once decompressed");

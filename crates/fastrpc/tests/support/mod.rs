@@ -146,7 +146,6 @@ impl GoEcho {
 pub struct RawConn {
     pub stream: TcpStream,
     buf: BytesMut,
-    decoder: FrameDecoder,
 }
 
 impl RawConn {
@@ -158,7 +157,6 @@ impl RawConn {
         RawConn {
             stream,
             buf: BytesMut::new(),
-            decoder: FrameDecoder::default(),
         }
     }
 
@@ -192,13 +190,7 @@ impl RawConn {
     }
 
     pub async fn read_msg(&mut self) -> Option<Message> {
-        let b = self.read_frame_bytes().await?;
-        Some(
-            self.decoder
-                .decode(&mut BytesMut::from(&b[..]))
-                .unwrap()
-                .unwrap(),
-        )
+        Some(decode(&self.read_frame_bytes().await?))
     }
 
     /// True when the server closed the connection (EOF within 5 s, nothing else read).
@@ -209,6 +201,14 @@ impl RawConn {
             Ok(Ok(0)) | Ok(Err(_))
         )
     }
+}
+
+/// Decodes one whole frame.
+pub fn decode(frame: &[u8]) -> Message {
+    FrameDecoder::default()
+        .decode(&mut BytesMut::from(frame))
+        .unwrap()
+        .expect("a whole frame")
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
