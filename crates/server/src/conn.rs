@@ -378,12 +378,16 @@ async fn handle_message(
     let permit = match permits.clone().try_acquire_owned() {
         Ok(p) => p,
         Err(_) => {
-            // At the cap: hand over the replies we hold (they free permits), then wait.
+            // At the cap: hand over the replies we hold (they free permits), then wait, unless
+            // the connection goes away meanwhile (a hard shutdown closes its writer).
             batch.flush(conn).await;
-            let Ok(p) = permits.clone().acquire_owned().await else {
-                return false;
-            };
-            p
+            tokio::select! {
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return false,
+                },
+                _ = conn.inner.tx.closed() => return false,
+            }
         }
     };
     in_flight._permit = Some(permit);
