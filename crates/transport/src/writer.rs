@@ -3,15 +3,13 @@
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// A command for the writer task.
 #[derive(Debug)]
 pub enum WriteCmd {
     /// Write an encoded frame.
     Frame(Bytes),
-    /// Write an encoded frame and report when it has been handed to the OS.
-    FrameAck(Bytes, oneshot::Sender<()>),
     /// Flush what is queued before this command, shut the stream down and stop.
     Close,
 }
@@ -37,10 +35,6 @@ pub struct WriterOptions {
     pub write_timeout: Option<Duration>,
     /// Stop gathering frames into one write at this many bytes.
     pub max_batch_bytes: usize,
-    /// Yield to the scheduler once before gathering, so that tasks already woken (callers
-    /// about to queue requests) get to queue them first and share the syscall. Worth it when
-    /// many tasks feed one connection (a client); it costs one extra task poll per write.
-    pub yield_before_write: bool,
 }
 
 impl Default for WriterOptions {
@@ -48,7 +42,6 @@ impl Default for WriterOptions {
         WriterOptions {
             write_timeout: None,
             max_batch_bytes: 256 * 1024,
-            yield_before_write: false,
         }
     }
 }
@@ -62,13 +55,9 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
     opts: WriterOptions,
 ) -> std::io::Result<()> {
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
     let mut closing = false;
     while !closing {
         let Some(first) = rx.recv().await else { break };
-        if opts.yield_before_write {
-            tokio::task::yield_now().await;
-        }
         let mut next = Some(first);
         // A lone frame (the common case at low load, or a whole batch of replies built by the
         // server's reader) is written as it is; only several frames are copied together.
@@ -76,10 +65,6 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
         while let Some(cmd) = next.take() {
             let frame = match cmd {
                 WriteCmd::Frame(f) => f,
-                WriteCmd::FrameAck(f, ack) => {
-                    acks.push(ack);
-                    f
-                }
                 WriteCmd::Close => {
                     closing = true;
                     break;
@@ -106,9 +91,6 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
             if buf.capacity() > 4 * opts.max_batch_bytes {
                 buf = BytesMut::with_capacity(64 * 1024);
             }
-        }
-        for ack in acks.drain(..) {
-            let _ = ack.send(());
         }
     }
     let _ = io.shutdown().await;
@@ -147,13 +129,11 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (ack_tx, ack_rx) = oneshot::channel();
-        tx.send(WriteCmd::FrameAck(Bytes::from_static(b"end"), ack_tx))
+        tx.send(WriteCmd::Frame(Bytes::from_static(b"end")))
             .await
             .unwrap();
         tx.send(WriteCmd::Close).await.unwrap();
         run_writer(a, rx, WriterOptions::default()).await.unwrap();
-        ack_rx.await.unwrap();
         let mut out = Vec::new();
         b.read_to_end(&mut out).await.unwrap();
         assert_eq!(out.len(), 33);
