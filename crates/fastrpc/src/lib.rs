@@ -48,6 +48,24 @@ pub mod xclient {
     pub use fastrpc_xclient::*;
 }
 
+mod registry_url;
+
+/// Service discovery: the [`Discovery`](discovery::Discovery) trait, server entries, the
+/// registry-free discoveries, and [`from_url`](discovery::from_url) (`fastrpc-discovery`).
+pub mod discovery {
+    pub use crate::registry_url::discovery_from_url as from_url;
+    pub use fastrpc_discovery::*;
+}
+
+/// Publishing services in a registry: [`from_url`](registry::from_url) gives a
+/// [`Registrar`](registry::Registrar), and [`RegistrarPlugin`](registry::RegistrarPlugin)
+/// drives it from a server.
+pub mod registry {
+    pub use crate::registry_url::registrar_from_url as from_url;
+    pub use fastrpc_discovery::{MemoryRegistry, Registrar, RegistryError, RegistryUrl};
+    pub use fastrpc_server::RegistrarPlugin;
+}
+
 /// Byte-stream plumbing and TCP (`fastrpc-transport`).
 pub mod transport {
     pub use fastrpc_transport::*;

@@ -38,6 +38,7 @@ mod error;
 mod handler;
 mod options;
 mod plugin;
+mod registrar;
 mod server;
 
 pub use conn::{Connection, PushError};
@@ -46,6 +47,7 @@ pub use error::ServiceError;
 pub use handler::{BoxFuture, Handler, HandlerResult, Service, handler_fn};
 pub use options::ServerOptions;
 pub use plugin::{PluginError, ServerPlugin};
+pub use registrar::RegistrarPlugin;
 pub use server::{AuthFn, Server, ServerBuilder, ServerHandle};
 
 pub use fastrpc_codec::{Payload, Proto, Raw};

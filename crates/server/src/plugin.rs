@@ -1,6 +1,6 @@
 //! Server plugin hooks, rpcx's list (`server/plugin.go`) as one trait with no-op defaults.
 
-use crate::{Connection, Context, HandlerResult, ServiceError};
+use crate::{BoxFuture, Connection, Context, HandlerResult, ServiceError};
 use fastrpc_core::{Message, ProtocolError};
 
 /// Why a plugin stopped a request or a connection.
@@ -41,6 +41,13 @@ pub trait ServerPlugin: Send + Sync + 'static {
     /// A service is going away (server shutdown).
     fn unregister(&self, service: &str) -> Result<(), String> {
         Ok(())
+    }
+    /// Awaited by graceful shutdown after [`unregister`](Self::unregister) was called for
+    /// every service, until the shutdown deadline and before connections are drained: a
+    /// plugin that does I/O to unregister (a registry deleting its entries) finishes it here,
+    /// so clients stop choosing this server while it still answers.
+    fn unregistered(&self) -> BoxFuture<()> {
+        Box::pin(async {})
     }
     /// A connection was accepted; return false to close it at once.
     fn post_conn_accept(&self, conn: &Connection) -> bool {

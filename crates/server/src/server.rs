@@ -124,6 +124,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the registry metadata of `service` (a URL query such as `weight=10&group=g1`),
+    /// which registry plugins publish; useful for services registered with [`handler`](Self::handler).
+    pub fn service_metadata(mut self, service: &str, metadata: &str) -> Self {
+        self.note_service(service.to_owned(), metadata);
+        self
+    }
+
     /// Adds a plugin.
     pub fn plugin<P: ServerPlugin>(mut self, plugin: P) -> Self {
         self.plugins.push(Arc::new(plugin));
@@ -274,6 +281,11 @@ impl Server {
                         tracing::warn!(service = %name, error = %e, "plugin failed to unregister");
                     }
                 }
+            }
+            let unregistered = self.inner.plugins.iter().map(|p| p.unregistered());
+            let all = futures_util::future::join_all(unregistered);
+            if tokio::time::timeout_at(deadline, all).await.is_err() {
+                tracing::warn!("plugins did not finish unregistering before the shutdown deadline");
             }
         }
         let drained = loop {

@@ -1,9 +1,10 @@
 //! Service discovery: where the servers of a service are, and how that list changes.
 //!
-//! A [`Discovery`] hands out the current server list and a [`watch`] receiver that sees every
-//! new list (full snapshots, as rpcx's `WatchService` does). The trait is the meeting point for
-//! every registry crate (etcd, ZooKeeper, Consul, Redis, mDNS); this module ships the three
-//! discoveries that need no registry (`rpcx-protocol.md` §5.6):
+//! A [`Discovery`] hands out the current server list and a watch receiver that sees every
+//! new list (full snapshots, as rpcx's `WatchService` does). The trait and the entry type live
+//! in the small `fastrpc-discovery` crate, the meeting point for every registry crate (etcd,
+//! ZooKeeper, Consul, Redis, mDNS), and are re-exported here with the three discoveries that
+//! need no registry:
 //!
 //! * [`Peer2PeerDiscovery`]: one fixed server;
 //! * [`MultipleServersDiscovery`]: a list the program updates at run time;
@@ -13,55 +14,13 @@
 //! [`ServerFilter`] on every update: `state=inactive` servers are dropped and, when the client
 //! has a group, only servers with a matching `group` value remain.
 
-mod dns;
-mod entry;
-mod static_list;
-
-pub use dns::DnsDiscovery;
-pub use entry::ServerEntry;
-pub use static_list::{MultipleServersDiscovery, Peer2PeerDiscovery};
+pub use fastrpc_discovery::{
+    Discovery, DnsDiscovery, MultipleServersDiscovery, Peer2PeerDiscovery, RegistryError,
+    RegistryUrl, ServerEntry, ServerList, builtin_discovery,
+};
 
 use std::fmt;
 use std::sync::Arc;
-use tokio::sync::watch;
-
-/// A snapshot of the servers of one service. Cheap to clone and to share between tasks.
-pub type ServerList = Arc<[ServerEntry]>;
-
-/// A source of server lists: a registry, a DNS name, a fixed list.
-///
-/// Implementations keep the latest list in a [`watch`] channel; every change is a whole new
-/// list. `servers()` and `watch()` must be cheap: they are called when clients are built.
-pub trait Discovery: Send + Sync + 'static {
-    /// A receiver whose value is the current list and which is notified on every change.
-    ///
-    /// When the discovery stops for good, the sender side is dropped and the receiver sees
-    /// the channel close; the last list stays readable.
-    fn watch(&self) -> watch::Receiver<ServerList>;
-
-    /// The current list.
-    fn servers(&self) -> ServerList {
-        self.watch().borrow().clone()
-    }
-
-    /// The same source for another service path (rpcx's `Clone(servicePath)`), used by
-    /// [`OneClient`](crate::OneClient) to serve many services from one template discovery.
-    ///
-    /// Registry discoveries list `{base}/{service_path}`; the built-in ones return the same
-    /// servers whatever the path.
-    fn clone_for_service(&self, service_path: &str) -> Arc<dyn Discovery>;
-
-    /// Stops background work (watches, timers). The default does nothing.
-    fn close(&self) {}
-}
-
-impl fmt::Debug for dyn Discovery {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Discovery")
-            .field("servers", &self.servers())
-            .finish()
-    }
-}
 
 /// A user predicate on servers, applied after the built-in rules (rpcx's `SetFilter`).
 pub type FilterFn = Arc<dyn Fn(&ServerEntry) -> bool + Send + Sync>;

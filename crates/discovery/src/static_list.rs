@@ -1,6 +1,6 @@
 //! Discoveries without a registry: one fixed server, or a list the program updates.
 
-use super::{Discovery, ServerEntry, ServerList};
+use crate::{Discovery, ServerEntry, ServerList};
 use std::sync::Arc;
 use tokio::sync::watch;
 

@@ -86,7 +86,7 @@ impl fmt::Debug for ServerEntry {
 }
 
 /// Parses `a=1&b=x%20y` like Go's `url.ParseQuery`, leniently: bad escapes are kept verbatim.
-fn parse_query(q: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split(['&', ';'])
         .filter(|part| !part.is_empty())
         .map(|part| {

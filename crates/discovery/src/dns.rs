@@ -1,6 +1,6 @@
 //! DNS discovery: a name resolved periodically into `network@ip:port` keys.
 
-use super::{Discovery, ServerEntry, ServerList};
+use crate::{Discovery, ServerEntry, ServerList};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::watch;

@@ -1,0 +1,155 @@
+//! [`MemoryRegistry`]: a registry inside the process, for tests and single-binary deployments.
+
+use crate::{BoxFuture, Discovery, Registrar, RegistryError, ServerEntry, ServerList};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// A registry held in memory: its [`Registrar`] side and the [`Discovery`] of each service
+/// share one table, so a server registered through it is found by clients of the same
+/// process at once. Clones share the table.
+#[derive(Clone, Default)]
+pub struct MemoryRegistry {
+    inner: Arc<Mutex<Table>>,
+}
+
+#[derive(Default)]
+struct Table {
+    /// service -> server key -> metadata.
+    entries: BTreeMap<String, BTreeMap<String, String>>,
+    watchers: HashMap<String, watch::Sender<ServerList>>,
+}
+
+impl Table {
+    fn list(&self, service: &str) -> ServerList {
+        self.entries
+            .get(service)
+            .map(|servers| {
+                servers
+                    .iter()
+                    .map(|(k, m)| ServerEntry::new(k.as_str(), m.as_str()))
+                    .collect()
+            })
+            .unwrap_or_else(|| Arc::from(Vec::new()))
+    }
+
+    fn publish(&self, service: &str) {
+        if let Some(tx) = self.watchers.get(service) {
+            tx.send_replace(self.list(service));
+        }
+    }
+}
+
+impl MemoryRegistry {
+    /// An empty registry.
+    pub fn new() -> MemoryRegistry {
+        MemoryRegistry::default()
+    }
+
+    /// The discovery of `service`: every server registered for it, kept up to date.
+    pub fn discovery(&self, service: &str) -> MemoryDiscovery {
+        let mut table = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let list = table.list(service);
+        let rx = table
+            .watchers
+            .entry(service.to_owned())
+            .or_insert_with(|| watch::Sender::new(list))
+            .subscribe();
+        MemoryDiscovery {
+            registry: self.clone(),
+            rx,
+        }
+    }
+
+    fn with_table<T>(&self, f: impl FnOnce(&mut Table) -> T) -> T {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl std::fmt::Debug for MemoryRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.with_table(|t| f.debug_map().entries(t.entries.iter()).finish())
+    }
+}
+
+impl Registrar for MemoryRegistry {
+    fn register<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        self.with_table(|t| {
+            t.entries
+                .entry(service.to_owned())
+                .or_default()
+                .insert(server_key.to_owned(), metadata.to_owned());
+            t.publish(service);
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn unregister<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        self.with_table(|t| {
+            if let Some(servers) = t.entries.get_mut(service) {
+                servers.remove(server_key);
+            }
+            t.publish(service);
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), RegistryError>> {
+        self.with_table(|t| {
+            t.entries.clear();
+            let services: Vec<String> = t.watchers.keys().cloned().collect();
+            for s in services {
+                t.publish(&s);
+            }
+        });
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The discovery of one service of a [`MemoryRegistry`].
+#[derive(Clone, Debug)]
+pub struct MemoryDiscovery {
+    registry: MemoryRegistry,
+    rx: watch::Receiver<ServerList>,
+}
+
+impl Discovery for MemoryDiscovery {
+    fn watch(&self) -> watch::Receiver<ServerList> {
+        self.rx.clone()
+    }
+
+    fn clone_for_service(&self, service_path: &str) -> Arc<dyn Discovery> {
+        Arc::new(self.registry.discovery(service_path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn registered_servers_are_discovered() {
+        let reg = MemoryRegistry::new();
+        let d = reg.discovery("Arith");
+        let mut rx = d.watch();
+        assert!(d.servers().is_empty());
+        reg.register("tcp@a:1", "Arith", "weight=2").await.unwrap();
+        reg.register("tcp@b:1", "Echo", "").await.unwrap();
+        rx.changed().await.unwrap();
+        assert_eq!(d.servers().len(), 1);
+        assert_eq!(d.servers()[0].weight(), 2);
+        assert_eq!(d.clone_for_service("Echo").servers()[0].key(), "tcp@b:1");
+        reg.unregister("tcp@a:1", "Arith").await.unwrap();
+        rx.changed().await.unwrap();
+        assert!(d.servers().is_empty());
+    }
+}
