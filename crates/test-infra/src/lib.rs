@@ -1,0 +1,15 @@
+//! Real registry servers for fastrpc's integration tests.
+//!
+//! Tests start their own server processes (etcd, ZooKeeper, Redis, single nodes and
+//! clusters) on free loopback ports with temporary data directories, so that a test can stop,
+//! kill and restart them without disturbing any other test. Every process is killed when its
+//! handle is dropped.
+//!
+//! The binaries come from Debian's packages, installed by `cargo xtask infra install` (which
+//! `cargo xtask ci` runs). When a binary is missing a test is skipped with a message naming
+//! that command, unless `FASTRPC_REQUIRE_INFRA=1` is set (as `cargo xtask ci` does), in which
+//! case it fails: CI must never pass by skipping.
+
+mod process;
+
+pub use process::{Process, TempDir, free_port, require_binary, wait_for_port};
