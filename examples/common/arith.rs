@@ -66,8 +66,11 @@ impl Echo {
 /// A server offering `Arith` and `Echo`.
 #[allow(dead_code)]
 pub(crate) fn server() -> fastrpc::Server {
-    fastrpc::Server::builder()
-        .service(Arith)
-        .service(Echo)
-        .build()
+    builder().build()
+}
+
+/// A server builder with `Arith` and `Echo`, for examples that add plugins or options.
+#[allow(dead_code)] // not every example that includes this file uses it
+pub(crate) fn builder() -> fastrpc::server::ServerBuilder {
+    fastrpc::Server::builder().service(Arith).service(Echo)
 }
