@@ -53,7 +53,6 @@ pub mod transport {
     pub use fastrpc_transport::*;
 }
 
-/// Turns an `impl` block of async methods into a service; see `fastrpc-macros`.
 #[cfg(feature = "macros")]
 pub use fastrpc_macros::service;
 
@@ -76,3 +75,17 @@ pub use bytes;
 /// The `prost` crate, for the messages inside [`Proto`].
 #[cfg(feature = "protobuf")]
 pub use prost;
+
+/// The Rust snippets of `docs/*.md`, compiled as doctests so that they cannot rot (README.md
+/// is the crate documentation above, compiled the same way).
+#[cfg(doctest)]
+mod doc_snippets {
+    #[doc = include_str!("../../../docs/ARCHITECTURE.md")]
+    struct Architecture;
+    #[doc = include_str!("../../../docs/BENCHMARKS.md")]
+    struct Benchmarks;
+    #[doc = include_str!("../../../docs/PROTOCOL.md")]
+    struct Protocol;
+    #[doc = include_str!("../../../docs/XCLIENT.md")]
+    struct XClient;
+}

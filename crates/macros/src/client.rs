@@ -2,7 +2,7 @@
 
 use crate::spec::{Arg, MethodSpec};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{Error, Ident, Path, Visibility};
 
 /// `pub struct ArithClient<C = Client>` with its constants and methods.
@@ -101,6 +101,11 @@ fn client_method(
             quote!(let __args = &<#t as ::std::borrow::ToOwned>::to_owned(args);),
         ),
     };
+    let arg_span = match &m.arg {
+        Arg::None => proc_macro2::Span::call_site(),
+        Arg::Owned(t) | Arg::Borrowed(t) => syn::spanned::Spanned::span(t),
+    };
+    let invoke = quote_spanned!(arg_span=> #ck::Call::invoke);
     let docs = &m.docs;
     let call_doc = format!("Calls `{service_name}.{}`.", m.rpc_name);
     let with_doc = format!(
@@ -127,7 +132,7 @@ fn client_method(
             opts: #ck::CallOptions,
         ) -> ::std::result::Result<#ck::Reply<#reply_ty>, C::Error> {
             #encode
-            #ck::Call::invoke(&self.caller, Self::SERVICE, Self::#const_ident, __args, opts).await
+            #invoke(&self.caller, Self::SERVICE, Self::#const_ident, __args, opts).await
         }
     }
 }

@@ -44,6 +44,11 @@ fn handler_entry(m: &MethodSpec, krate: &Path) -> TokenStream {
         Some(true) => quote!(&#ctx_ident,),
         Some(false) => quote!(#ctx_ident,),
     };
+    let arg_span = match arg {
+        Arg::None => proc_macro2::Span::call_site(),
+        Arg::Owned(t) | Arg::Borrowed(t) => syn::spanned::Spanned::span(t),
+    };
+    let handler_fn = quote_spanned!(arg_span=> #krate::handler_fn);
     let (arg_ty, arg_expr) = match arg {
         Arg::None => (quote!(()), quote!()),
         Arg::Owned(t) => (quote!(#t), quote!(__args)),
@@ -84,7 +89,7 @@ fn handler_entry(m: &MethodSpec, krate: &Path) -> TokenStream {
             ::std::string::String::from(#rpc_name),
             {
                 let __svc = ::std::sync::Arc::clone(&self);
-                #krate::handler_fn(move |#ctx_ident: #krate::Context, __args: #arg_ty| {
+                #handler_fn(move |#ctx_ident: #krate::Context, __args: #arg_ty| {
                     let __this = ::std::sync::Arc::clone(&__svc);
                     async move {
                         #unused
