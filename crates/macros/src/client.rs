@@ -43,10 +43,13 @@ pub(crate) fn client(
     Ok(quote! {
         #[doc = #struct_doc]
         #[derive(Clone, Debug)]
+        #[allow(dead_code)] // a service need not use its own client
+
         #vis struct #client_ident<C = #client_krate::Client> {
             caller: C,
         }
 
+        #[allow(dead_code)]
         impl<C> #client_ident<C> {
             #[doc = #service_doc]
             pub const SERVICE: &'static str = #service_name;
@@ -68,6 +71,7 @@ pub(crate) fn client(
             }
         }
 
+        #[allow(dead_code)]
         impl<C: #client_krate::Call> #client_ident<C> {
             #(#methods)*
         }
