@@ -181,19 +181,21 @@ impl ClientError {
         self.as_remote_error()
     }
 
-    /// True when trying the same call again, on this or another server, may succeed and
-    /// cannot run it twice: the connection could not be made or broke
-    /// ([`ErrorKind::Transport`], except a malformed frame and [`Client::close`]), or the
-    /// server is shutting down and did not run the call ([`ErrorKind::ShuttingDown`]).
+    /// True when trying the same call again, on this or another server, may succeed: the
+    /// connection could not be made, broke, or carried a malformed reply frame
+    /// ([`ErrorKind::Transport`], except [`ClientError::Shutdown`]: this client was closed on
+    /// purpose), or the server is shutting down and did not run the call
+    /// ([`ErrorKind::ShuttingDown`]). These are the failures rpcx's fail modes retry.
     ///
     /// Not retryable: every other error reply (the service ran, or refused the call for a
-    /// reason another try does not change, such as a refused token), deadlines (rpcx never
-    /// retries past the caller's deadline), and local errors.
-    ///
-    /// [`Client::close`]: crate::Client::close
+    /// reason another try does not change, such as a refused token, even though the server
+    /// then closes the connection), deadlines (rpcx never retries past the caller's
+    /// deadline), a request over the frame limit, and local errors.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ClientError::Connect { .. } | ClientError::ConnectionClosed(_) => true,
+            ClientError::Connect { .. }
+            | ClientError::ConnectionClosed(_)
+            | ClientError::Protocol(_) => true,
             ClientError::Service(e) => e.kind() == ErrorKind::ShuttingDown,
             _ => false,
         }

@@ -2,7 +2,7 @@
 
 use crate::spec::{Arg, MethodSpec};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::{Error, Ident, Path, Visibility};
 
 /// `pub struct ArithClient<C = Client>` with its constants and methods.
@@ -109,7 +109,7 @@ fn client_method(
         Arg::None => proc_macro2::Span::call_site(),
         Arg::Owned(t) | Arg::Borrowed(t) => syn::spanned::Spanned::span(t),
     };
-    let invoke = quote_spanned!(arg_span=> #ck::Call::invoke);
+    let invoke = crate::spec::respan(quote!(#ck::Call::invoke), arg_span);
     let docs = &m.docs;
     let call_doc = format!("Calls `{service_name}.{}`.", m.rpc_name);
     let with_doc = format!(

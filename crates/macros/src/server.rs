@@ -48,7 +48,7 @@ fn handler_entry(m: &MethodSpec, krate: &Path) -> TokenStream {
         Arg::None => proc_macro2::Span::call_site(),
         Arg::Owned(t) | Arg::Borrowed(t) => syn::spanned::Spanned::span(t),
     };
-    let handler_fn = quote_spanned!(arg_span=> #krate::handler_fn);
+    let handler_fn = crate::spec::respan(quote!(#krate::handler_fn), arg_span);
     let (arg_ty, arg_expr) = match arg {
         Arg::None => (quote!(()), quote!()),
         Arg::Owned(t) => (quote!(#t), quote!(__args)),

@@ -196,6 +196,18 @@ fn result_args(ty: &Type) -> Option<(Type, Option<Type>)> {
     Some((ok, types.next()))
 }
 
+/// `tokens` with every token placed at `span`, so that an error about them (a type that is
+/// not a `Payload`) points at the user's code rather than at the attribute.
+pub(crate) fn respan(tokens: proc_macro2::TokenStream, span: Span) -> proc_macro2::TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect()
+}
+
 /// `mul` -> `Mul`, `get_user` -> `GetUser` (Go's exported method names).
 pub(crate) fn pascal_case(s: &str) -> String {
     s.split('_')
