@@ -217,3 +217,41 @@ async fn client_error_is_matchable_through_the_typed_client() {
     assert_eq!(e.kind(), ErrorKind::UnknownMethod);
     running.shutdown(Duration::from_secs(5)).await;
 }
+
+struct Renamed;
+
+#[fastrpc::service(name = "Calc2", client = "Calc2Caller")]
+impl Renamed {
+    async fn twice(&self, x: i64) -> i64 {
+        2 * x
+    }
+}
+
+/// A type of the program's own that a generated client would clash with.
+#[allow(dead_code)]
+struct QuietClient;
+
+struct Quiet;
+
+#[fastrpc::service(client = false)]
+impl Quiet {
+    async fn hush(&self) {}
+}
+
+#[tokio::test]
+async fn client_option_names_or_skips_the_client() {
+    let running = Server::builder()
+        .service(Renamed)
+        .service(Quiet)
+        .build()
+        .serve_tcp("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = Client::connect(&format!("tcp@{}", running.local_addr()))
+        .await
+        .unwrap();
+    assert_eq!(Calc2Caller::<Client>::SERVICE, "Calc2");
+    assert_eq!(Calc2Caller::new(&client).twice(&21).await.unwrap(), 42);
+    client.call::<_, ()>("Quiet", "Hush", &()).await.unwrap();
+    running.shutdown(Duration::from_secs(5)).await;
+}

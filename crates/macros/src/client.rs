@@ -49,7 +49,7 @@ pub(crate) fn client(
             caller: C,
         }
 
-        #[allow(dead_code)]
+        #[allow(dead_code, private_interfaces, private_bounds)]
         impl<C> #client_ident<C> {
             #[doc = #service_doc]
             pub const SERVICE: &'static str = #service_name;
@@ -71,7 +71,7 @@ pub(crate) fn client(
             }
         }
 
-        #[allow(dead_code)]
+        #[allow(dead_code, private_interfaces, private_bounds)]
         impl<C: #client_krate::Call> #client_ident<C> {
             #(#methods)*
         }

@@ -106,7 +106,8 @@ use syn::{Error, FnArg, ImplItem, Item, ItemImpl, ItemTrait, Meta, Path, Token, 
 /// # Ok(()) }
 /// ```
 ///
-/// **Options.** `#[service(name = "Other")]` renames the service.
+/// **Options.** `#[service(name = "Other")]` renames the service; `client = "Name"` names the
+/// client type, `client = false` leaves it out.
 /// `#[service(crate = fastrpc_server, client_crate = fastrpc_client)]` points the generated
 /// code at those crates when the `fastrpc` facade is not a dependency (without
 /// `client_crate`, no client is generated).
@@ -122,6 +123,8 @@ struct Options {
     name: Option<String>,
     krate: Path,
     client_krate: Option<Path>,
+    /// `client = "Name"` names the client type; `client = false` skips it.
+    client_name: Option<Option<String>>,
 }
 
 fn options(attr: proc_macro2::TokenStream) -> syn::Result<Options> {
@@ -129,6 +132,7 @@ fn options(attr: proc_macro2::TokenStream) -> syn::Result<Options> {
         name: None,
         krate: syn::parse_quote!(::fastrpc::server),
         client_krate: Some(syn::parse_quote!(::fastrpc::client)),
+        client_name: None,
     };
     let mut krate_set = false;
     let mut client_set = false;
@@ -139,6 +143,20 @@ fn options(attr: proc_macro2::TokenStream) -> syn::Result<Options> {
                 out.krate = path_value(&nv.value)?;
                 krate_set = true;
             }
+            Meta::NameValue(nv) if nv.path.is_ident("client") => {
+                out.client_name = Some(match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(b),
+                        ..
+                    }) if !b.value => None,
+                    other => Some(lit_str(other).map_err(|_| {
+                        Error::new(
+                            other.span(),
+                            "expected `client = \"Name\"` or `client = false`",
+                        )
+                    })?),
+                });
+            }
             Meta::NameValue(nv) if nv.path.is_ident("client_crate") => {
                 out.client_krate = Some(path_value(&nv.value)?);
                 client_set = true;
@@ -146,7 +164,8 @@ fn options(attr: proc_macro2::TokenStream) -> syn::Result<Options> {
             other => {
                 return Err(Error::new(
                     other.span(),
-                    "expected `name = \"..\"`, `crate = path` or `client_crate = path`",
+                    "expected `name = \"..\"`, `client = \"..\"`, `client = false`, `crate = path` or \
+                     `client_crate = path`",
                 ));
             }
         }
@@ -201,15 +220,16 @@ fn expand_impl(opts: Options, mut imp: ItemImpl) -> syn::Result<proc_macro2::Tok
     }
     check_found(&specs)?;
     let service = server::service_impl(&imp, &opts.krate, &service_name, &specs);
-    let client = match &opts.client_krate {
-        Some(ck) => client::client(
-            &syn::parse_quote!(pub),
-            &format_ident!("{}Client", type_ident),
-            ck,
-            &service_name,
-            &specs,
-        )?,
-        None => quote!(),
+    let client_ident = match &opts.client_name {
+        None => Some(format_ident!("{}Client", type_ident)),
+        Some(Some(name)) => Some(format_ident!("{}", name)),
+        Some(None) => None,
+    };
+    let client = match (&opts.client_krate, client_ident) {
+        (Some(ck), Some(ident)) => {
+            client::client(&syn::parse_quote!(pub), &ident, ck, &service_name, &specs)?
+        }
+        _ => quote!(),
     };
     Ok(quote! {
         #imp
@@ -236,13 +256,17 @@ fn expand_trait(opts: Options, mut tr: ItemTrait) -> syn::Result<proc_macro2::To
         specs.push(method_spec(&f.sig, rpc, &f.attrs)?);
     }
     check_found(&specs)?;
-    client::client(
-        &tr.vis,
-        &format_ident!("{}Client", tr.ident),
-        ck,
-        &service_name,
-        &specs,
-    )
+    let client_ident = match &opts.client_name {
+        None => format_ident!("{}Client", tr.ident),
+        Some(Some(name)) => format_ident!("{}", name),
+        Some(None) => {
+            return Err(Error::new(
+                tr.ident.span(),
+                "#[service] on a trait only makes a client: `client = false` leaves nothing",
+            ));
+        }
+    };
+    client::client(&tr.vis, &client_ident, ck, &service_name, &specs)
 }
 
 /// True for an `async fn(&self, ..)`; an error for a method that looks meant to be exported
