@@ -129,8 +129,10 @@ pub enum ClientError {
     /// The server answered with an error; [`RemoteError::kind`] says which.
     #[error("{0}")]
     Service(RemoteError),
-    /// The server refused the auth token: it sent this error reply and closed the connection.
-    /// Retrying with the same token fails the same way.
+    /// The server refused the auth token: to a request that carried `__AUTH` it sent this
+    /// error reply (a text rpcx does not produce itself) and closed the connection within
+    /// 50 ms. Calls on that connection afterwards fail the same way. Not retryable: the same
+    /// token is refused again.
     #[error("unauthenticated: {0}")]
     Unauthenticated(RemoteError),
     /// The request frame would be longer than the frame limit
