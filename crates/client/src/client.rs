@@ -1,10 +1,12 @@
 //! The [`Client`] handle.
 
 use crate::conn::{CLOSED_BY_USER, Shared};
-use crate::{CallOptions, ClientError, ClientOptions, ServiceError};
+use crate::error::remote_error;
+use crate::push::PushReceiver;
+use crate::{CallOptions, ClientError, ClientOptions, ErrorKind, RemoteError};
 use fastrpc_codec::Payload;
-use fastrpc_core::{ByteStr, Message, Metadata, ServerAddr, keys};
-use std::sync::Arc;
+use fastrpc_core::{ByteStr, CompressType, Message, Metadata, ServerAddr, keys};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -24,7 +26,15 @@ pub struct Reply<R> {
 pub struct Client {
     shared: Arc<Shared>,
     _owner: Arc<CloseOnDrop>,
+    /// Set when the server refused the auth token and closed: later calls fail the same way
+    /// instead of with a (retryable) closed connection.
+    auth_refusal: Arc<OnceLock<RemoteError>>,
 }
+
+/// How long an unrecognised error reply to a call that carried `__AUTH` waits for the
+/// server's close, which marks it as an auth refusal. A server that refuses a token writes the
+/// reply and closes at once, so the close is normally already read when the reply is.
+const AUTH_CLOSE_GRACE: Duration = Duration::from_millis(50);
 
 struct CloseOnDrop(Arc<Shared>);
 
@@ -84,10 +94,13 @@ impl Client {
         Client {
             _owner: Arc::new(CloseOnDrop(shared.clone())),
             shared,
+            auth_refusal: Arc::default(),
         }
     }
 
     /// Calls `path.method` with `args` and decodes the reply.
+    ///
+    /// The call waits at most [`ClientOptions::default_timeout`] (30 s unless changed).
     pub async fn call<A: Payload, R: Payload>(
         &self,
         path: impl Into<ByteStr>,
@@ -101,8 +114,7 @@ impl Client {
             &CallOptions::default(),
             false,
         )?;
-        let res = self.shared.roundtrip(req, None).await?;
-        decode_reply(res).map(|(v, _)| v)
+        self.send_request(req, None).await.map(|(value, _)| value)
     }
 
     /// Calls with per-call options and returns the reply with its metadata.
@@ -114,10 +126,58 @@ impl Client {
         opts: CallOptions,
     ) -> Result<Reply<R>, ClientError> {
         let req = self.build_request(path.into(), method.into(), args, &opts, false)?;
-        let res = self.shared.roundtrip(req, opts.timeout).await?;
-        let (value, mut metadata) = decode_reply(res)?;
+        let (value, mut metadata) = self.send_request(req, opts.timeout).await?;
         metadata.insert(keys::SERVER_ADDRESS, self.shared.peer.clone());
         Ok(Reply { value, metadata })
+    }
+
+    /// Sends a built request and decodes its reply or error reply.
+    pub(crate) async fn send_request<R: Payload>(
+        &self,
+        req: Message,
+        timeout: Option<Duration>,
+    ) -> Result<(R, Metadata), ClientError> {
+        let sent_auth = req.metadata.get(keys::AUTH).is_some();
+        let timeout = timeout.or(self.shared.opts.default_timeout);
+        let res = match self.shared.roundtrip(req, timeout).await {
+            Ok(res) => res,
+            Err(e) => return Err(self.after_auth_refusal(e)),
+        };
+        if res.header.is_error() {
+            return Err(self.reply_error(res, sent_auth).await);
+        }
+        let value = R::decode(res.header.serialize_type(), res.payload)?;
+        Ok((value, res.metadata))
+    }
+
+    /// The error an error reply stands for. A reply whose text rpcx does not produce itself,
+    /// to a request that carried `__AUTH`, followed at once by the server closing the
+    /// connection, is an auth refusal ([`ClientError::Unauthenticated`]); to tell, this waits
+    /// briefly for that close. Every other error reply is [`ClientError::Service`].
+    pub async fn reply_error(&self, reply: Message, sent_auth: bool) -> ClientError {
+        let err = remote_error(reply);
+        if !sent_auth || err.kind() != ErrorKind::Remote {
+            return ClientError::Service(err);
+        }
+        let mut closed = self.shared.subscribe_closed();
+        let closed_soon = tokio::time::timeout(AUTH_CLOSE_GRACE, closed.wait_for(|c| *c))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if closed_soon && matches!(self.shared.closed_error(), ClientError::ConnectionClosed(_)) {
+            let _ = self.auth_refusal.set(err.clone());
+            return ClientError::Unauthenticated(err);
+        }
+        ClientError::Service(err)
+    }
+
+    /// A closed connection that followed an auth refusal reports the refusal.
+    fn after_auth_refusal(&self, e: ClientError) -> ClientError {
+        match (&e, self.auth_refusal.get()) {
+            (ClientError::ConnectionClosed(_), Some(refusal)) => {
+                ClientError::Unauthenticated(refusal.clone())
+            }
+            _ => e,
+        }
     }
 
     /// Sends a oneway call: the server runs it and sends nothing back. Returns once the
@@ -130,30 +190,45 @@ impl Client {
         opts: CallOptions,
     ) -> Result<(), ClientError> {
         let req = self.build_request(path.into(), method.into(), args, &opts, true)?;
-        self.shared.send_oneway(req).await
+        self.shared
+            .send_oneway(req)
+            .await
+            .map_err(|e| self.after_auth_refusal(e))
     }
 
     /// Sends a message as it is (its seq is replaced) and returns the raw reply, or `None`
     /// for a oneway message. Error replies are returned as messages, not as errors.
     ///
     /// Nothing is added to the message: not the auth token of [`ClientOptions::auth_token`],
-    /// not `__ServerTimeout` (`timeout` is only enforced locally).
+    /// not `__ServerTimeout` (`timeout` is only enforced locally; `None` means
+    /// [`ClientOptions::default_timeout`]). Turn an error reply into an error with
+    /// [`Client::reply_error`].
     pub async fn send_raw(
         &self,
         msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Option<Message>, ClientError> {
-        if msg.header.is_oneway() {
+        let result = if msg.header.is_oneway() {
             self.shared.send_oneway(msg).await.map(|()| None)
         } else {
+            let timeout = timeout.or(self.shared.opts.default_timeout);
             self.shared.roundtrip(msg, timeout).await.map(Some)
-        }
+        };
+        result.map_err(|e| self.after_auth_refusal(e))
     }
 
-    /// The receiver of server pushes (and of a final message, status Error with metadata
-    /// `server`, when the connection ends). Returns `None` after the first call.
+    /// The receiver of server pushes as raw messages, as Go delivers them: the last message,
+    /// status Error with metadata `server`, says the connection ended. Returns `None` once
+    /// this or [`Client::push_receiver`] was called.
     pub fn take_push_receiver(&self) -> Option<mpsc::Receiver<Message>> {
         self.shared.push_rx.lock().unwrap().take()
+    }
+
+    /// The receiver of server pushes decoded as `T`; it ends (returns `None`) when the
+    /// connection closes, with the reason in [`PushReceiver::close_reason`]. Returns `None`
+    /// once this or [`Client::take_push_receiver`] was called.
+    pub fn push_receiver<T: Payload>(&self) -> Option<PushReceiver<T>> {
+        self.take_push_receiver().map(PushReceiver::new)
     }
 
     /// True once the connection is dead.
@@ -214,24 +289,27 @@ impl Client {
             msg.metadata
                 .insert(keys::SERVER_TIMEOUT, t.as_millis().max(1).to_string());
         }
+        check_frame_len(&msg, &copts.limits)?;
         Ok(msg)
     }
 }
 
-fn decode_reply<R: Payload>(res: Message) -> Result<(R, Metadata), ClientError> {
-    let st = res.header.serialize_type();
-    if res.header.is_error() {
-        return Err(ClientError::Service(ServiceError {
-            message: res
-                .metadata
-                .get(keys::SERVICE_ERROR)
-                .unwrap_or_default()
-                .to_owned(),
-            payload: res.payload,
-            serialize_type: st,
-            metadata: res.metadata,
-        }));
+/// Refuses a request the server would refuse for its length (and answer by closing the
+/// connection), assuming the server's limits are this client's. A compressed payload is
+/// checked before compression against the decompressed limit, as the server checks it.
+fn check_frame_len(msg: &Message, limits: &fastrpc_core::Limits) -> Result<(), ClientError> {
+    let payload = msg.payload.len();
+    let (len, max) = if msg.header.compress_type() == CompressType::NONE {
+        let names = msg.service_path.len() + msg.service_method.len();
+        (
+            16 + names + msg.metadata.encoded_len() + payload,
+            limits.max_frame_len,
+        )
+    } else {
+        (payload, limits.max_decompressed_len)
+    };
+    if len > max {
+        return Err(ClientError::FrameTooLarge { len, max });
     }
-    let value = R::decode(st, res.payload)?;
-    Ok((value, res.metadata))
+    Ok(())
 }

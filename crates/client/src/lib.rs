@@ -23,14 +23,20 @@
 //!
 //! Service discovery, load balancing and retries live a level up, in `fastrpc-xclient`.
 
+mod call;
 mod client;
 mod conn;
 mod error;
 mod options;
+mod push;
 
+pub use call::Call;
 pub use client::{Client, Reply};
-pub use error::{ClientError, ServiceError};
+#[doc(hidden)]
+pub use error::ServiceError;
+pub use error::{ClientError, ErrorKind, RemoteError};
 pub use options::{CallOptions, ClientOptions, HeartbeatOptions};
+pub use push::{Push, PushReceiver};
 
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{CompressType, Message, Metadata, SerializeType, ServerAddr};

@@ -35,6 +35,11 @@ pub struct ClientOptions {
     /// When the push buffer is full: wait (`true`, Go's `BidirectionalBlock`) or drop the
     /// push (`false`, the default).
     pub push_blocking: bool,
+    /// How long a call without its own [`CallOptions::timeout`] waits for its reply before it
+    /// fails with [`ClientError::Timeout`](crate::ClientError::Timeout). Default 30 s; `None`
+    /// waits for ever. It is enforced locally only (not sent as `__ServerTimeout`, so the
+    /// frames of a call without a deadline stay identical to Go's).
+    pub default_timeout: Option<Duration>,
 }
 
 impl Default for ClientOptions {
@@ -51,11 +56,20 @@ impl Default for ClientOptions {
             max_queued_bytes: 4 * 1024 * 1024,
             push_capacity: 1024,
             push_blocking: false,
+            default_timeout: Some(ClientOptions::DEFAULT_TIMEOUT),
         }
     }
 }
 
 impl ClientOptions {
+    /// Default for [`ClientOptions::default_timeout`]: 30 s.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Sets the timeout of calls that set none themselves; `None` turns it off.
+    pub fn default_timeout(mut self, t: Option<Duration>) -> Self {
+        self.default_timeout = t;
+        self
+    }
     /// Sets the default serialize type.
     pub fn serialize_type(mut self, st: SerializeType) -> Self {
         self.serialize_type = st;
@@ -112,6 +126,7 @@ pub struct HeartbeatOptions {
 #[non_exhaustive]
 pub struct CallOptions {
     /// Deadline of the call, also sent to the server as `__ServerTimeout` (milliseconds).
+    /// `None`: the client's [`ClientOptions::default_timeout`] applies.
     pub timeout: Option<Duration>,
     /// Request metadata.
     pub metadata: Metadata,

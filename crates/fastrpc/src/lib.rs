@@ -71,12 +71,39 @@ pub mod transport {
     pub use fastrpc_transport::*;
 }
 
-/// Turns an `impl` block of async methods into a service; see `fastrpc-macros`.
 #[cfg(feature = "macros")]
 pub use fastrpc_macros::service;
 
-pub use fastrpc_client::{CallOptions, Client, ClientError, ClientOptions};
+pub use fastrpc_client::{
+    Call, CallOptions, Client, ClientError, ClientOptions, ErrorKind, Push, PushReceiver,
+    RemoteError, Reply,
+};
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{CompressType, Message, Metadata, SerializeType};
-pub use fastrpc_server::{Context, Server, ServerOptions, ServiceError};
-pub use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};
+pub use fastrpc_server::{
+    Connection, Context, Server, ServerHandle, ServerOptions, ServerPlugin, ServiceError,
+};
+pub use fastrpc_xclient::{
+    Discovery, FailMode, MultipleServersDiscovery, Peer2PeerDiscovery, SelectMode, ServerEntry,
+    XClient, XClientError, XClientOptions,
+};
+
+/// The `bytes` crate, whose `Bytes` carries raw payloads and pushes.
+pub use bytes;
+/// The `prost` crate, for the messages inside [`Proto`].
+#[cfg(feature = "protobuf")]
+pub use prost;
+
+/// The Rust snippets of `docs/*.md`, compiled as doctests so that they cannot rot (README.md
+/// is the crate documentation above, compiled the same way).
+#[cfg(doctest)]
+mod doc_snippets {
+    #[doc = include_str!("../../../docs/ARCHITECTURE.md")]
+    struct Architecture;
+    #[doc = include_str!("../../../docs/BENCHMARKS.md")]
+    struct Benchmarks;
+    #[doc = include_str!("../../../docs/PROTOCOL.md")]
+    struct Protocol;
+    #[doc = include_str!("../../../docs/XCLIENT.md")]
+    struct XClient;
+}

@@ -48,6 +48,8 @@ pub enum PushError {
     Closed,
     /// The message could not be encoded.
     Encode(fastrpc_core::ProtocolError),
+    /// The value of [`Connection::push_typed`] could not be encoded.
+    Codec(fastrpc_codec::CodecError),
 }
 
 impl std::fmt::Display for PushError {
@@ -55,6 +57,7 @@ impl std::fmt::Display for PushError {
         match self {
             PushError::Closed => f.write_str("connection is closed"),
             PushError::Encode(e) => write!(f, "cannot encode push: {e}"),
+            PushError::Codec(e) => write!(f, "cannot encode push value: {e}"),
         }
     }
 }
@@ -87,12 +90,41 @@ impl Connection {
         metadata: Metadata,
         payload: Bytes,
     ) -> Result<(), PushError> {
+        let (path, method) = (service_path.into(), service_method.into());
+        self.push_as(path, method, metadata, payload, SerializeType::NONE)
+            .await
+    }
+
+    /// Pushes `value` encoded as `serialize_type`, which the header carries, so that a fastrpc
+    /// client's `PushReceiver<T>` decodes it (a Go client gets the bytes, as from `push`).
+    pub async fn push_typed<T: fastrpc_codec::Payload + Sync>(
+        &self,
+        service_path: impl Into<ByteStr>,
+        service_method: impl Into<ByteStr>,
+        metadata: Metadata,
+        value: &T,
+        serialize_type: SerializeType,
+    ) -> Result<(), PushError> {
+        let payload = value.to_bytes(serialize_type).map_err(PushError::Codec)?;
+        let (path, method) = (service_path.into(), service_method.into());
+        self.push_as(path, method, metadata, payload, serialize_type)
+            .await
+    }
+
+    async fn push_as(
+        &self,
+        service_path: ByteStr,
+        service_method: ByteStr,
+        metadata: Metadata,
+        payload: Bytes,
+        serialize_type: SerializeType,
+    ) -> Result<(), PushError> {
         if self.is_closed() {
             return Err(PushError::Closed);
         }
         let mut msg = Message::request(service_path, service_method);
         msg.header.set_oneway(true);
-        msg.header.set_serialize_type(SerializeType::NONE);
+        msg.header.set_serialize_type(serialize_type);
         msg.header.seq = self.inner.server.push_seq.fetch_add(1, Ordering::Relaxed);
         msg.metadata = metadata;
         msg.payload = payload;

@@ -148,6 +148,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod breaker;
+mod caller;
 mod connections;
 pub mod discovery;
 mod error;

@@ -1,0 +1,10 @@
+struct Echo;
+
+#[fastrpc::service]
+impl Echo {
+    async fn echo<T: Send>(&self, value: T) -> T {
+        value
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+struct Empty;
+
+#[fastrpc::service]
+impl Empty {
+    fn helper(&self) {}
+}
+
+fn main() {}
