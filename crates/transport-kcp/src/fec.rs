@@ -131,7 +131,11 @@ impl FecDecoder {
     pub(crate) fn decode(&mut self, pkt: &FecPacket<'_>) -> Decoded {
         let index = (pkt.seqid % SHARDS as u32) as usize;
         let gid = pkt.seqid / SHARDS as u32;
-        let expect = if index < DATA_SHARDS { FLAG_DATA } else { FLAG_PARITY };
+        let expect = if index < DATA_SHARDS {
+            FLAG_DATA
+        } else {
+            FLAG_PARITY
+        };
         if pkt.flag != expect {
             return Decoded::default();
         }
@@ -173,7 +177,13 @@ impl FecDecoder {
         let missing: Vec<usize> = (0..DATA_SHARDS)
             .filter(|&i| group.shards[i].is_none())
             .collect();
-        let max = group.shards.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        let max = group
+            .shards
+            .iter()
+            .flatten()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
         for s in group.shards.iter_mut().flatten() {
             s.resize(max, 0);
         }
@@ -269,8 +279,47 @@ mod tests {
             let p = FecPacket::parse(&d[CRYPT_HEADER_SIZE..]).unwrap();
             recovered.extend(dec.decode(&p).recovered);
         }
-        assert_eq!(recovered, vec![kcp[1].clone(), kcp[4].clone(), kcp[9].clone()]);
+        assert_eq!(
+            recovered,
+            vec![kcp[1].clone(), kcp[4].clone(), kcp[9].clone()]
+        );
         assert_eq!(dec.held_bytes(), 0);
+    }
+
+    fn vector(name: &str) -> Vec<u8> {
+        let text = include_str!("../tests/data/vectors.txt");
+        let hex = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The parity bytes equal those of klauspost/reedsolomon's matrix, as the Python script
+    /// builds it from its definition.
+    #[test]
+    fn parity_bytes_match_klauspost_matrix_from_python() {
+        let mut enc = FecEncoder::new();
+        let mut parity = Vec::new();
+        for i in 0..10 {
+            let body = vector(&format!("group_body_{i}"));
+            let mut d = vec![0u8; CRYPT_HEADER_SIZE + FEC_HEADER_SIZE];
+            d.extend_from_slice(&body);
+            parity = enc.encode(&mut d);
+            assert_eq!(&d[CRYPT_HEADER_SIZE + FEC_HEADER_SIZE..], &body[..]);
+        }
+        assert_eq!(parity.len(), 3);
+        for (i, p) in parity.iter().enumerate() {
+            let want = vector(&format!("group_parity_plain_{i}"));
+            assert_eq!(
+                &p[CRYPT_HEADER_SIZE + FEC_HEADER_SIZE..],
+                &want[..],
+                "parity {i}"
+            );
+        }
     }
 
     #[test]

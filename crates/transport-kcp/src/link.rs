@@ -181,9 +181,9 @@ impl Link {
                 Counters::add(&self.counters.sessions_timed_out, 1);
             }
         }
-        let lingered = st.local_closed.is_some_and(|at| {
-            st.core.kcp().wait_snd() == 0 || at.elapsed() >= self.linger
-        });
+        let lingered = st
+            .local_closed
+            .is_some_and(|at| st.core.kcp().wait_snd() == 0 || at.elapsed() >= self.linger);
         if lingered && st.closed.is_none() {
             st.closed = Some(io::ErrorKind::BrokenPipe);
         }

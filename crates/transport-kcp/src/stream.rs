@@ -61,7 +61,14 @@ impl KcpStream {
         let socket = Arc::new(socket);
         let conv: u32 = rand::random();
         let counters = Arc::new(Counters::default());
-        let link = Arc::new(Link::new(conv, &config, socket.clone(), peer, true, counters));
+        let link = Arc::new(Link::new(
+            conv,
+            &config,
+            socket.clone(),
+            peer,
+            true,
+            counters,
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(client_recv_loop(link.clone(), socket, config, stop_rx));
         tokio::spawn(drive(link.clone(), move || {

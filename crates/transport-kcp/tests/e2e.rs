@@ -24,12 +24,17 @@ async fn concurrent_calls_and_a_large_payload(cfg: KcpConfig) {
         .await
         .expect("100 concurrent calls");
 
-    let big: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i * 31 >> 3) as u8).collect();
+    let big: Vec<u8> = (0..4 * 1024 * 1024u32)
+        .map(|i| (i * 31 >> 3) as u8)
+        .collect();
     let started = Instant::now();
-    let r: Raw = tokio::time::timeout(PATIENCE, client.call("Echo", "Echo", &Raw::from(big.clone())))
-        .await
-        .expect("4 MiB echo in time")
-        .unwrap();
+    let r: Raw = tokio::time::timeout(
+        PATIENCE,
+        client.call("Echo", "Echo", &Raw::from(big.clone())),
+    )
+    .await
+    .expect("4 MiB echo in time")
+    .unwrap();
     assert!(r[..] == big[..], "4 MiB came back intact");
     eprintln!("4 MiB echo over kcp took {:?}", started.elapsed());
 }
@@ -60,9 +65,12 @@ async fn a_client_with_another_key_gets_nowhere() {
     let mut cfg = KcpConfig::new(BlockCrypt::aes(&key).unwrap());
     cfg.dead_link = 3;
     let client = client(running.addr, cfg).await;
-    let e = tokio::time::timeout(PATIENCE, client.call::<_, Raw>("Echo", "Echo", &Raw::from(vec![1])))
-        .await
-        .expect("the call fails in time");
+    let e = tokio::time::timeout(
+        PATIENCE,
+        client.call::<_, Raw>("Echo", "Echo", &Raw::from(vec![1])),
+    )
+    .await
+    .expect("the call fails in time");
     assert!(e.is_err());
     let s = wait_stats(&mut running, |s| s.dropped_checksum > 0).await;
     assert_eq!(s.sessions_active, 0);

@@ -574,7 +574,11 @@ impl Kcp {
     }
 
     fn flush_data(&mut self, base: Header) {
-        let resent = if self.fastresend > 0 { self.fastresend } else { u32::MAX };
+        let resent = if self.fastresend > 0 {
+            self.fastresend
+        } else {
+            u32::MAX
+        };
         let rtomin = if self.nodelay { 0 } else { self.rx_rto >> 3 };
         let (mut change, mut lost) = (false, false);
         let current = self.current;
@@ -589,7 +593,11 @@ impl Kcp {
             } else if timediff(current, seg.resendts) >= 0 {
                 send = true;
                 seg.xmit += 1;
-                seg.rto += if self.nodelay { seg.rto / 2 } else { seg.rto.max(self.rx_rto) };
+                seg.rto += if self.nodelay {
+                    seg.rto / 2
+                } else {
+                    seg.rto.max(self.rx_rto)
+                };
                 seg.rto = seg.rto.min(RTO_MAX * 2);
                 seg.resendts = current.wrapping_add(seg.rto);
                 lost = true;

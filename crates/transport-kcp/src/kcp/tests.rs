@@ -86,7 +86,13 @@ fn peer_chosen_numbers_at_the_extremes_do_not_panic() {
         k.flush();
     }
     let mut p = Vec::new();
-    segment::Header { conv: 1, cmd: 81, len: u32::MAX, ..Default::default() }.encode(&mut p);
+    segment::Header {
+        conv: 1,
+        cmd: 81,
+        len: u32::MAX,
+        ..Default::default()
+    }
+    .encode(&mut p);
     assert_eq!(k.input(&p), Err(InputError::Truncated));
     p[4] = 99;
     p[20..24].copy_from_slice(&0u32.to_le_bytes());

@@ -71,7 +71,58 @@ pub async fn wait_stats(r: &mut Running, cond: impl Fn(&KcpStats) -> bool) -> Kc
         if cond(&s) {
             return s;
         }
-        assert!(tokio::time::Instant::now() < deadline, "counters never got there: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "counters never got there: {s:?}"
+        );
         let _ = tokio::time::timeout(Duration::from_millis(200), r.stats.changed()).await;
+    }
+}
+
+/// The vectors `data/make_vectors.py` wrote: `name hex` lines.
+pub fn vector(name: &str) -> Vec<u8> {
+    let text = include_str!("../data/vectors.txt");
+    let line = text
+        .lines()
+        .find(|l| l.split(' ').next() == Some(name))
+        .unwrap_or_else(|| panic!("no vector {name}"));
+    let hex = line.split(' ').nth(1).unwrap_or("");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// CRC32 (IEEE, reflected, poly 0xEDB88320) bit by bit: the tests' own, checked against zlib.
+pub fn crc32_bitwise(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// AES-256-CFB decryption written out block by block on the raw AES block function, so that a
+/// datagram can be opened without the crate's own `BlockCrypt`.
+pub fn cfb256_decrypt_by_hand(key: &[u8], iv: &[u8; 16], data: &mut [u8]) {
+    use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
+    let aes = aes::Aes256::new_from_slice(key).unwrap();
+    let mut prev = *iv;
+    for chunk in data.chunks_mut(16) {
+        let mut ks = GenericArray::clone_from_slice(&prev);
+        aes.encrypt_block(&mut ks);
+        let mut next = [0u8; 16];
+        next[..chunk.len()].copy_from_slice(chunk);
+        for (c, k) in chunk.iter_mut().zip(ks.iter()) {
+            *c ^= k;
+        }
+        prev = next;
     }
 }
