@@ -219,7 +219,6 @@ impl FecDecoder {
     }
 
     /// Bytes held in open groups (for accounting).
-    #[cfg(test)]
     pub(crate) fn held_bytes(&self) -> usize {
         self.groups
             .values()

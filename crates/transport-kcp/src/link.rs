@@ -148,6 +148,14 @@ impl Link {
         }
     }
 
+    /// Bytes the session holds: [`SessionCore::buffered_bytes`] plus unread and unsent bytes.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        let st = self.lock();
+        st.core.buffered_bytes()
+            + (st.pending.len() - st.pending_pos)
+            + st.unsent.iter().map(Vec::len).sum::<usize>()
+    }
+
     /// Marks the stream gone: the driver keeps retransmitting until the peer acknowledged
     /// everything or the linger runs out.
     pub(crate) fn close_local(&self) {

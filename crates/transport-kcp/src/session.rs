@@ -127,6 +127,13 @@ impl SessionCore {
         }
     }
 
+    /// Bytes this session holds for its peer: KCP's queues, FEC groups, unsent datagrams.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.kcp.buffered_bytes()
+            + self.dec.held_bytes()
+            + self.out.iter().map(Vec::len).sum::<usize>()
+    }
+
     /// The sealed datagrams ready for the socket.
     pub(crate) fn take_datagrams(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.out)

@@ -92,6 +92,12 @@ impl KcpStream {
         self.link.local_addr()
     }
 
+    /// Bytes this session holds right now (KCP's send and receive queues, FEC groups, unread
+    /// and unsent bytes); never more than [`KcpConfig::session_budget_bytes`].
+    pub fn buffered_bytes(&self) -> usize {
+        self.link.buffered_bytes()
+    }
+
     /// The counters of the socket under this stream: the listener's for an accepted stream,
     /// the stream's own for a dialed one.
     pub fn stats(&self) -> KcpStats {

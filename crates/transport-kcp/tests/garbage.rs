@@ -232,3 +232,43 @@ fn the_session_budget_is_finite_and_documented() {
     let per = cfg.session_budget_bytes();
     assert!(per > 128 * (HEADER_SIZE + 24) && per < 1 << 20, "{per}");
 }
+
+/// A peer that floods a session nobody reads fills at most its windows: the session's own
+/// accounting stays under the documented budget.
+#[tokio::test]
+async fn an_unread_session_holds_no_more_than_its_budget() {
+    let cfg = KcpConfig::new(BlockCrypt::none());
+    let budget = cfg.session_budget_bytes();
+    let mut listener = KcpListener::bind("127.0.0.1:0", cfg).await.unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = listener.local_addr();
+    let shard = |sn: u32| data_shard(&BlockCrypt::none(), sn, &push(77, sn, &[sn as u8; 1000]));
+    peer.send_to(&shard(0), to).await.unwrap();
+    let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    for _round in 0..3 {
+        for sn in 1..400u32 {
+            peer.send_to(&shard(sn), to).await.unwrap();
+            if sn % 8 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        // UDP may drop some of the burst; wait until the listener has read what arrived.
+        let mut seen = listener.stats().datagrams_in;
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now = listener.stats().datagrams_in;
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
+        let held = stream.buffered_bytes();
+        assert!(held <= budget, "{held} > {budget}");
+        assert!(held <= 2 * 32 * 1000 + 3 * 13 * 1100 + 1024 * 8, "{held}");
+    }
+    let held = stream.buffered_bytes();
+    assert!(held >= 32 * 1000, "the receive window filled: {held}");
+}

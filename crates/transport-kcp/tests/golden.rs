@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use fastrpc_transport_kcp::{
     BlockCrypt, KCP_GO_AES_IV, KcpConfig, KcpListener, KcpStream, rpcx_example_key,
 };
@@ -219,5 +217,4 @@ async fn parity_recovers_dropped_data_shards() {
     let s = listener.stats();
     assert_eq!(s.fec_recovered, 3);
     assert_eq!(s.fec_parity_in, 3);
-    let _ = Duration::ZERO;
 }

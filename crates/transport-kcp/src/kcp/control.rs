@@ -189,6 +189,21 @@ impl Kcp {
         self.snd_buf.len() + self.snd_queue.len()
     }
 
+    /// Bytes held in the send and receive queues, pending ACKs and the packet being built.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        let queued: usize = [
+            &self.snd_queue,
+            &self.snd_buf,
+            &self.rcv_buf,
+            &self.rcv_queue,
+        ]
+        .iter()
+        .flat_map(|q| q.iter())
+        .map(|s| s.data.len())
+        .sum();
+        queued + self.acklist.len() * 8 + self.buf.len()
+    }
+
     /// True once a segment was retransmitted `dead_link` times without an ACK.
     pub(crate) fn is_dead(&self) -> bool {
         self.dead
