@@ -66,10 +66,16 @@ impl KcpConfig {
         }
     }
 
-    /// kcp-go's defaults with AES-256 under rpcx's example key (see
-    /// [`rpcx_example_key`](crate::rpcx_example_key)): talks to Go rpcx's KCP examples as they are.
+    /// What rpcx's own KCP examples run: AES-256 under rpcx's example key (see
+    /// [`rpcx_example_key`](crate::rpcx_example_key)) and, as their `ConfigUDPSession` plugin
+    /// sets on both sides, ACK nodelay. (The plugin also sets kcp-go's stream mode; that changes
+    /// nothing on the wire for this crate, whose writes are one-fragment messages either way.)
+    /// Talks to Go rpcx's KCP examples as they are.
     pub fn rpcx_example() -> KcpConfig {
-        KcpConfig::new(BlockCrypt::rpcx_example())
+        KcpConfig {
+            ack_nodelay: true,
+            ..KcpConfig::new(BlockCrypt::rpcx_example())
+        }
     }
 
     /// The most bytes one session can buffer: its receive window twice (reassembly and the

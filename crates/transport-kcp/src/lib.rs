@@ -38,7 +38,8 @@
 //! KCP runs with kcp-go's defaults ([`KcpConfig::new`]): windows 32, interval 100 ms, nodelay
 //! off, fast resend off, congestion control on, message mode, a random conv, dead link after
 //! 20 retransmissions. Writes are cut into messages of one MSS each, as kcp-go's `Write` does,
-//! so no message ever needs more fragments than a receive window holds.
+//! so no message ever needs more fragments than a receive window holds. (KCP has no FIN and
+//! kcp-go no keep-alive: a peer that goes away is noticed by the dead-link rule or a timeout.)
 //!
 //! # Budgets
 //!
@@ -64,6 +65,8 @@
 //! - `crc32fast`: CRC32 (IEEE), already in the workspace through `flate2`.
 //! - `pbkdf2` + `sha1`: rpcx's example key derivation ([`derive_key`], [`rpcx_example_key`]).
 //! - `rand`: nonces and conv ids.
+//! - `tokio` (UDP sockets, tasks, timers) and `thiserror`, `tracing` as in the rest of the
+//!   workspace.
 //! - The KCP core is a port of ikcp.c kept in this crate (`kcp` module), not the `kcp` crate:
 //!   that crate (and `tokio_kcp` on it) is unmaintained since 2024, speaks bare KCP only, and
 //!   computes sequence distances as `a as i32 - b as i32`, which overflows (a panic in debug
@@ -71,17 +74,61 @@
 //!
 //! # Compatibility, and what is not proven
 //!
-//! Checked against independent sources in the tests: AES-CFB under the fixed IV against
-//! Python's `cryptography` package, CRC32 against `zlib.crc32`, a datagram built by hand the
-//! kcp-go way (by a Python script) is accepted, and a datagram this crate writes decrypts,
-//! checks and parses as §3.6 says. Parity recovery is tested by dropping data shards on
-//! purpose. **Not tested against a live Go peer** (there is no Go toolchain on the build
-//! machines); the parity bytes rely on `reed-solomon-erasure` and klauspost/reedsolomon
-//! building the same matrix, which is documented by both but not checked here byte for byte.
-//! Differences from kcp-go: sessions are keyed by (address, conv), not by address alone; an
-//! idle timeout closes silent sessions (kcp-go keeps them; set `idle_timeout: None` for that);
-//! kcp-go's FEC auto-tuning to a peer with other shard counts is not done (rpcx always uses
-//! 10 and 3).
+//! Checked against independent sources in the tests (`tests/data/make_vectors.py` writes the
+//! expected bytes into `tests/data/vectors.txt`): AES-CFB under the fixed IV against Python's
+//! `cryptography` package, CRC32 against `zlib.crc32`, the example key against
+//! `hashlib.pbkdf2_hmac`, and the parity bytes against klauspost/reedsolomon's matrix (a
+//! Vandermonde matrix times the inverse of its top square, GF(2^8) polynomial 0x11d) built in
+//! Python from that definition. A datagram built by hand the kcp-go way is accepted, a datagram
+//! this crate writes decrypts, checks and parses as §3.6 says, and parity shards from the
+//! script rebuild data shards that are dropped on purpose.
+//!
+//! **Not tested against a live Go peer**: there is no Go toolchain on the build machines.
+//!
+//! Known differences from kcp-go v5, none visible on the wire:
+//! - sessions are keyed by (address, conv), not by address alone;
+//! - [`KcpConfig::idle_timeout`] (default 5 minutes) closes a session that hears nothing; kcp-go
+//!   keeps it forever and rpcx's docs tell KCP users to set timeouts or heartbeats for that
+//!   reason. Set it to `None` for kcp-go's behaviour;
+//! - kcp-go's FEC auto-tuning to a peer with other shard counts is not done (rpcx always uses
+//!   10 and 3);
+//! - stream mode is not offered: rpcx's examples turn it on (`SetStreamMode(true)` in their
+//!   `ConfigUDPSession` plugin), which makes a Go sender coalesce writes into `frg = 0`
+//!   segments; a message-mode receiver reads those as the same byte stream, and this crate's
+//!   one-MSS, `frg = 0` messages read the same in either mode.
+//!
+//! # Pace
+//!
+//! kcp-go's defaults are slow for bulk data: with ACKs sent once per 100 ms interval and
+//! congestion control on, a 4 MiB echo on loopback took about 40 s in a debug build on the
+//! project's 2-core machine, and about 18 s with ACK nodelay ([`KcpConfig::rpcx_example`]).
+//! Raise the windows, turn on `nodelay` / `no_congestion_control` on both sides for more.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use fastrpc_transport_kcp::{KcpConfig, KcpListener, KcpStream};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let mut listener = KcpListener::bind("127.0.0.1:8972", KcpConfig::rpcx_example()).await?;
+//! tokio::spawn(async move {
+//!     while let Ok((mut stream, _peer)) = listener.accept().await {
+//!         tokio::spawn(async move {
+//!             let mut buf = [0u8; 5];
+//!             if stream.read_exact(&mut buf).await.is_ok() {
+//!                 let _ = stream.write_all(&buf).await;
+//!             }
+//!         });
+//!     }
+//! });
+//! let mut stream = KcpStream::connect("127.0.0.1:8972", KcpConfig::rpcx_example()).await?;
+//! stream.write_all(b"hello").await?;
+//! let mut back = [0u8; 5];
+//! stream.read_exact(&mut back).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod clock;
 mod config;
