@@ -10,7 +10,7 @@ use tokio::net::{ToSocketAddrs, UdpSocket};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::KcpConfig;
-use crate::kcp::peek_conv;
+use crate::kcp::{peek_conv, starts_conversation};
 use crate::link::{Link, drive};
 use crate::session::Input;
 use crate::stats::{Counters, KcpStats};
@@ -165,8 +165,18 @@ fn handle(shared: &Arc<Shared>, datagram: &mut [u8], from: SocketAddr) {
 }
 
 /// Starts a session for a new (address, conv) whose first data shard parses, within the budgets.
+///
+/// Only a PUSH within a fresh conversation's first window opens one: a stray ACK, or traffic of a
+/// session this side already ended (its sn has moved on), would open a session that can never
+/// receive anything; dropping it lets the peer's dead-link rule end its side instead.
 fn open_session(shared: &Arc<Shared>, pkt: &FecPacket<'_>, from: SocketAddr, conv: u32) {
     let counters = &shared.counters;
+    let fresh = pkt
+        .kcp_payload()
+        .is_some_and(|k| starts_conversation(k, shared.config.recv_window));
+    if !fresh {
+        return Counters::add(&counters.dropped_no_session, 1);
+    }
     let total: usize = shared.sessions().values().map(HashMap::len).sum();
     if total >= shared.config.max_sessions {
         return Counters::add(&counters.sessions_refused, 1);

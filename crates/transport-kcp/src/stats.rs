@@ -18,7 +18,8 @@ pub struct KcpStats {
     pub dropped_checksum: u64,
     /// Dropped: a bad FEC header or size field, or KCP segments that do not parse.
     pub dropped_malformed: u64,
-    /// Dropped: no session for it and none could be made (a parity shard of an unknown peer).
+    /// Dropped: no session for it and none opened (a parity shard or an ACK of an unknown peer,
+    /// or data of a session that already ended).
     pub dropped_no_session: u64,
     /// New peers refused because `max_sessions` or `accept_backlog` was reached.
     pub sessions_refused: u64,

@@ -105,8 +105,8 @@ async fn garbage_harms_no_session() {
     }
     assert!(s.dropped_short >= rounds * 5, "{s:?}");
     assert!(s.dropped_checksum >= rounds * 7, "{s:?}");
-    assert!(s.dropped_malformed >= rounds * 6, "{s:?}");
-    assert!(s.dropped_no_session >= rounds, "{s:?}");
+    assert!(s.dropped_malformed >= rounds * 5, "{s:?}");
+    assert!(s.dropped_no_session >= rounds * 2, "{s:?}");
     assert_eq!(
         s.sessions_active, 1,
         "only the real client has a session: {s:?}"
@@ -271,4 +271,43 @@ async fn an_unread_session_holds_no_more_than_its_budget() {
     }
     let held = stream.buffered_bytes();
     assert!(held >= 32 * 1000, "the receive window filled: {held}");
+}
+
+/// Traffic of a conversation the listener no longer has (its sn has moved on) or a bare ACK
+/// opens no session; a PUSH in the first window does.
+#[tokio::test]
+async fn only_the_start_of_a_conversation_opens_a_session() {
+    let mut listener = KcpListener::bind("127.0.0.1:0", KcpConfig::new(BlockCrypt::none()))
+        .await
+        .unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = listener.local_addr();
+    let mut ack = push(60, 0, b"");
+    ack[4] = 82;
+    peer.send_to(&data_shard(&BlockCrypt::none(), 0, &ack), to)
+        .await
+        .unwrap();
+    peer.send_to(
+        &data_shard(&BlockCrypt::none(), 1, &push(61, 500, b"late")),
+        to,
+    )
+    .await
+    .unwrap();
+    peer.send_to(
+        &data_shard(&BlockCrypt::none(), 2, &push(62, 3, b"early")),
+        to,
+    )
+    .await
+    .unwrap();
+    let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stream.conv(),
+        62,
+        "a PUSH with sn 3 is the start of a conversation"
+    );
+    let s = listener.stats();
+    assert_eq!((s.sessions_active, s.dropped_no_session), (1, 2), "{s:?}");
 }

@@ -8,7 +8,7 @@ mod control;
 mod segment;
 
 pub(crate) use control::{Kcp, Tuning};
-pub(crate) use segment::peek_conv;
+pub(crate) use segment::{peek_conv, starts_conversation};
 
 #[cfg(test)]
 mod tests;

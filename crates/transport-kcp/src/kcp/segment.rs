@@ -60,6 +60,23 @@ pub(crate) fn peek_conv(b: &[u8]) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(..4)?.try_into().ok()?))
 }
 
+/// True if the packet holds a PUSH segment whose sn lies in a fresh conversation's first receive
+/// window: what a new peer's first datagram looks like, and what traffic of a conversation this
+/// side already forgot (whose sn has moved on) does not.
+pub(crate) fn starts_conversation(mut b: &[u8], window: u16) -> bool {
+    while let Some(h) = Header::decode(b) {
+        if h.cmd == CMD_PUSH && h.sn < u32::from(window) {
+            return true;
+        }
+        let len = usize::try_from(h.len).unwrap_or(usize::MAX);
+        match b.get(OVERHEAD..).and_then(|rest| rest.get(len..)) {
+            Some(rest) => b = rest,
+            None => return false,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
