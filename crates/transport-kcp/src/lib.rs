@@ -60,8 +60,11 @@
 //!   keep the workspace's MSRV (1.85).
 //! - `reed-solomon-erasure`: a GF(2^8) Reed-Solomon port of Backblaze's JavaReedSolomon, the
 //!   same Vandermonde-derived encoding matrix klauspost/reedsolomon (kcp-go's codec) builds,
-//!   so parity bytes match. The SIMD crates (`reed-solomon-simd`, `reed-solomon-novelpoly`)
-//!   use other codes and would not interoperate.
+//!   so parity bytes match (a test checks them against that matrix built in Python). Its last
+//!   release is from 2022, but it is the widely used crate for this exact code; the actively
+//!   developed SIMD crates (`reed-solomon-simd`, `reed-solomon-novelpoly`) use other codes and
+//!   would not interoperate. Used without default features (a spin lock instead of an old
+//!   `parking_lot`; each session has its own codec, so the lock is never contended).
 //! - `crc32fast`: CRC32 (IEEE), already in the workspace through `flate2`.
 //! - `pbkdf2` + `sha1`: rpcx's example key derivation ([`derive_key`], [`rpcx_example_key`]).
 //! - `rand`: nonces and conv ids.

@@ -37,7 +37,8 @@ impl Shared {
 
 /// Accepts KCP sessions on one UDP socket, like kcp-go's `ListenWithOptions(addr, block, 10, 3)`.
 ///
-/// A session starts with the first valid data shard from a new (address, conv) pair. Datagrams
+/// A session starts with the first valid data shard from a new (address, conv) pair that pushes
+/// data within a fresh conversation's first receive window. Datagrams
 /// that are short, fail the CRC (another key), or do not parse are dropped and counted in
 /// [`KcpListener::stats`]. At most [`KcpConfig::max_sessions`] sessions exist at once and at
 /// most [`KcpConfig::accept_backlog`] wait for `accept`; further peers are refused. The socket
