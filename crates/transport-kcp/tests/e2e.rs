@@ -78,3 +78,71 @@ async fn a_client_with_another_key_gets_nowhere() {
     let s = wait_stats(&mut running, |s| s.dropped_checksum > 0).await;
     assert_eq!(s.sessions_active, 0);
 }
+
+/// Forwards datagrams between one client and `server`, dropping every `nth` in each direction.
+async fn lossy_proxy(server: std::net::SocketAddr, nth: u64) -> std::net::SocketAddr {
+    use std::sync::Arc;
+    use tokio::net::UdpSocket;
+    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    back.connect(server).await.unwrap();
+    let addr = front.local_addr().unwrap();
+    let (f, b) = (front.clone(), back.clone());
+    let (client_tx, mut client_rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        let mut n = 0u64;
+        while let Ok((len, from)) = f.recv_from(&mut buf).await {
+            client_tx.send_replace(Some(from));
+            n += 1;
+            if n % nth != 0 {
+                let _ = b.send(&buf[..len]).await;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        let mut n = 0u64;
+        let to = loop {
+            if let Some(to) = *client_rx.borrow_and_update() {
+                break to;
+            }
+            if client_rx.changed().await.is_err() {
+                return;
+            }
+        };
+        while let Ok(len) = back.recv(&mut buf).await {
+            n += 1;
+            if n % nth != 0 {
+                let _ = front.send_to(&buf[..len], to).await;
+            }
+        }
+    });
+    addr
+}
+
+/// Every 9th datagram lost both ways: FEC parity rebuilds some, KCP retransmits the rest, and
+/// the calls still succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_survives_a_lossy_link() {
+    let cfg = KcpConfig::rpcx_example();
+    let mut running = serve(cfg.clone()).await;
+    let proxy = lossy_proxy(running.addr, 9).await;
+    let client = client(proxy, cfg).await;
+    let calls = (0..30u32).map(|i| {
+        let client = client.clone();
+        async move {
+            let body: Vec<u8> = (0..(i * 3000)).map(|b| (b ^ i) as u8).collect();
+            let r: Raw = client
+                .call("Echo", "Echo", &Raw::from(body.clone()))
+                .await
+                .unwrap();
+            assert!(r[..] == body[..], "call {i}");
+        }
+    });
+    tokio::time::timeout(BIG_PATIENCE, futures_join_all(calls))
+        .await
+        .expect("30 calls over a lossy link");
+    let s = wait_stats(&mut running, |s| s.fec_recovered > 0).await;
+    assert!(s.fec_parity_in > 0, "{s:?}");
+}
