@@ -33,7 +33,8 @@ pub struct KcpConfig {
     pub ack_nodelay: bool,
     /// A segment retransmitted this many times kills the session (default 20).
     pub dead_link: u32,
-    /// Most sessions one listener holds at once; new peers beyond it are refused (default 1024).
+    /// Most sessions one listener holds at once; new peers beyond it are refused (default 256,
+    /// so a listener holds at most 256 × [`KcpConfig::session_budget_bytes`], about 66 MB).
     pub max_sessions: usize,
     /// Sessions accepted by the socket but not yet taken by `accept` (default 128); beyond it new
     /// peers are refused.
@@ -59,7 +60,7 @@ impl KcpConfig {
             no_congestion_control: false,
             ack_nodelay: false,
             dead_link: 20,
-            max_sessions: 1024,
+            max_sessions: 256,
             accept_backlog: 128,
             idle_timeout: Some(Duration::from_secs(300)),
             linger: Duration::from_secs(10),
@@ -86,6 +87,13 @@ impl KcpConfig {
         let fec = 3 * 13;
         let acks = 1024 * 24;
         (segments + fec) * MTU + acks
+    }
+
+    /// The most bytes a listener's sessions can hold together: `max_sessions` times
+    /// [`KcpConfig::session_budget_bytes`].
+    pub fn listener_budget_bytes(&self) -> usize {
+        self.max_sessions
+            .saturating_mul(self.session_budget_bytes())
     }
 
     pub(crate) fn tuning(&self) -> Tuning {

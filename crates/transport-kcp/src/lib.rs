@@ -44,11 +44,12 @@
 //! # Budgets
 //!
 //! A peer cannot make a listener hold unbounded memory: at most [`KcpConfig::max_sessions`]
-//! sessions (default 1024) and [`KcpConfig::accept_backlog`] unaccepted ones (default 128);
+//! sessions (default 256) and [`KcpConfig::accept_backlog`] unaccepted ones (default 128);
 //! per session, KCP's windows bound the queues (a write waits while the send window is full;
 //! the receive side never buffers past its window plus one message), pending ACKs are capped,
 //! and the FEC decoder keeps at most 3 groups open. [`KcpConfig::session_budget_bytes`] gives
-//! the per-session ceiling (about 0.2 MB with the defaults). Sessions end on the dead-link
+//! the per-session ceiling (about 0.26 MB with the defaults) and
+//! [`KcpConfig::listener_budget_bytes`] the listener's (about 66 MB). Sessions end on the dead-link
 //! rule, after [`KcpConfig::idle_timeout`] of silence (default 5 minutes), or when the stream
 //! is dropped and its data delivered. Bad datagrams are dropped and counted in [`KcpStats`],
 //! never logged per packet.

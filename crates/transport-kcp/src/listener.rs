@@ -117,8 +117,10 @@ async fn recv_loop(shared: Arc<Shared>) {
         }
         tokio::select! {
             r = shared.socket.recv_from(&mut buf) => {
-                if let Ok((n, from)) = r {
-                    handle(&shared, &mut buf[..n], from);
+                match r {
+                    Ok((n, from)) => handle(&shared, &mut buf[..n], from),
+                    // Not expected on a bound UDP socket; do not spin if it keeps failing.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
                 }
             }
             _ = shared.wake.notified() => {}

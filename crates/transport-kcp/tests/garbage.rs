@@ -231,6 +231,8 @@ fn the_session_budget_is_finite_and_documented() {
     let cfg = KcpConfig::rpcx_example();
     let per = cfg.session_budget_bytes();
     assert!(per > 128 * (HEADER_SIZE + 24) && per < 1 << 20, "{per}");
+    assert_eq!(cfg.listener_budget_bytes(), 256 * per);
+    assert!(cfg.listener_budget_bytes() < 80 << 20);
 }
 
 /// A peer that floods a session nobody reads fills at most its windows: the session's own
