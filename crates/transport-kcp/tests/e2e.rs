@@ -146,3 +146,29 @@ async fn rpc_survives_a_lossy_link() {
     let s = wait_stats(&mut running, |s| s.fec_recovered > 0).await;
     assert!(s.fec_parity_in > 0, "{s:?}");
 }
+
+/// A thousand calls in flight at once on one KCP session, at kcp-go's default pace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_calls_on_one_session() {
+    let cfg = KcpConfig::new(BlockCrypt::rpcx_example());
+    let running = serve(cfg.clone()).await;
+    let client = client(running.addr, cfg).await;
+    let started = Instant::now();
+    let calls = (0..1000u32).map(|i| {
+        let client = client.clone();
+        async move {
+            let r: Raw = client
+                .call("Echo", "Len", &Raw::from(vec![7u8; i as usize]))
+                .await
+                .unwrap();
+            assert_eq!(&r[..], i.to_string().as_bytes());
+        }
+    });
+    tokio::time::timeout(BIG_PATIENCE, futures_join_all(calls))
+        .await
+        .expect("1000 concurrent calls");
+    eprintln!(
+        "1000 concurrent calls over kcp took {:?}",
+        started.elapsed()
+    );
+}
