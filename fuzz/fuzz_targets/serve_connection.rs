@@ -70,7 +70,14 @@ fuzz_target!(|data: &[u8]| {
         })
         .await
         .expect("the connection ends once its peer has");
-        assert!(server.connections().is_empty(), "a closed connection is forgotten");
-        assert_eq!(server.in_flight(), 0, "nothing in flight after the connection ended");
+        assert!(
+            server.connections().is_empty(),
+            "a closed connection is forgotten"
+        );
+        assert_eq!(
+            server.in_flight(),
+            0,
+            "nothing in flight after the connection ended"
+        );
     });
 });
