@@ -102,12 +102,15 @@ fn hook_in_chain() -> bool {
     PROBE_SEEN.with(Cell::get)
 }
 
-/// Makes sure our hook sees every panic from now on.
-pub fn install() {
+/// Makes sure our hook sees every panic from now on. Returns false when it had to be put
+/// back on top of a hook that does not chain to it.
+pub fn install() -> bool {
     let _lock = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !hook_in_chain() {
-        install_on_top();
+    if hook_in_chain() {
+        return true;
     }
+    install_on_top();
+    false
 }
 
 /// The library panics recorded so far in this process.
@@ -127,7 +130,7 @@ pub struct PanicGuard {
 
 /// Installs the hook (if needed) and starts watching.
 pub fn guard() -> PanicGuard {
-    install();
+    let _ = install();
     PanicGuard {
         start: recorded().len(),
     }
@@ -143,6 +146,12 @@ impl PanicGuard {
 
     /// Panics (fails the test) if a library panic was recorded since this guard was made.
     pub fn check(&self) {
+        if !install() {
+            eprintln!(
+                "panic guard: a panic hook installed while this test ran does not chain to \
+                 ours; panics since then may have gone unseen (ours is back on top now)"
+            );
+        }
         let seen = self.panics();
         assert!(
             seen.is_empty(),
