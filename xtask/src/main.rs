@@ -5,7 +5,10 @@
 //!   `cargo deny check licenses bans sources`, the whole test suite, and the quickstart.
 //! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
 //!   `docs/benchmarks/`.
-//! - `fuzz [--seconds N]`: fuzzes the frame decoder with cargo-fuzz (needs a nightly toolchain).
+//! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
+//!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
+
+mod fuzz;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -15,10 +18,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
-        Some("fuzz") => fuzz(&args[1..]),
+        Some("fuzz") => fuzz::long_run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..]>"
             );
             return ExitCode::from(2);
         }
@@ -100,6 +103,7 @@ fn ci(args: &[String]) -> Result {
     }
     run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
     run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
+    fuzz::ci_smoke()?;
     eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -117,29 +121,4 @@ fn bench(args: &[String]) -> Result {
     ];
     cmd.extend(args.iter().map(String::as_str));
     run("cargo", &cmd)
-}
-
-fn fuzz(args: &[String]) -> Result {
-    let seconds = match args {
-        [flag, n] if flag == "--seconds" => {
-            n.parse::<u64>().map_err(|e| format!("--seconds: {e}"))?
-        }
-        [] => 60,
-        _ => return Err("usage: cargo xtask fuzz [--seconds N]".into()),
-    };
-    ensure_cargo_tool("fuzz", "cargo-fuzz")?;
-    let max_time = format!("-max_total_time={seconds}");
-    run(
-        "cargo",
-        &[
-            "+nightly",
-            "fuzz",
-            "run",
-            "--fuzz-dir",
-            "fuzz",
-            "decode_frame",
-            "--",
-            &max_time,
-        ],
-    )
 }

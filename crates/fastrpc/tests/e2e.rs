@@ -24,6 +24,7 @@ async fn go_client() -> (fastrpc::server::ServerHandle, Client) {
 
 #[tokio::test]
 async fn every_serialize_type() {
+    let _panics = support::panics::guard();
     let (_srv, client) = go_client().await;
     for st in [
         SerializeType::JSON,
@@ -79,6 +80,7 @@ impl ServerPlugin for SeenCompress {
 
 #[tokio::test]
 async fn gzip_below_at_and_above_the_threshold() {
+    let _panics = support::panics::guard();
     let seen = SeenCompress::default();
     let server = Server::builder()
         .handler("Echo", "Echo", |_c: Context, p: Raw| async move {
@@ -112,6 +114,7 @@ async fn gzip_below_at_and_above_the_threshold() {
 
 #[tokio::test]
 async fn reply_compression_follows_the_request() {
+    let _panics = support::panics::guard();
     let (srv, _rx) = go_test_server().await;
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -131,6 +134,7 @@ async fn reply_compression_follows_the_request() {
 
 #[tokio::test]
 async fn error_replies_with_and_without_payload() {
+    let _panics = support::panics::guard();
     let (_srv, client) = go_client().await;
     let opts = CallOptions::default().serialize_type(SerializeType::JSON);
     let e = client
@@ -167,6 +171,7 @@ async fn error_replies_with_and_without_payload() {
 
 #[tokio::test]
 async fn bad_argument_payload_is_an_error_reply() {
+    let _panics = support::panics::guard();
     let (_srv, client) = go_client().await;
     let mut req = Message::request("Arith", "Mul");
     req.header.set_serialize_type(SerializeType::JSON);
@@ -182,6 +187,7 @@ async fn bad_argument_payload_is_an_error_reply() {
 
 #[tokio::test]
 async fn oneway_runs_without_reply() {
+    let _panics = support::panics::guard();
     let (srv, mut notified) = go_test_server().await;
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -204,6 +210,7 @@ async fn oneway_runs_without_reply() {
 
 #[tokio::test]
 async fn heartbeat_is_echoed_and_client_heartbeats_keep_working() {
+    let _panics = support::panics::guard();
     let (srv, _rx) = go_test_server().await;
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -229,6 +236,7 @@ async fn heartbeat_is_echoed_and_client_heartbeats_keep_working() {
 
 #[tokio::test]
 async fn heartbeat_to_a_silent_server_closes_the_connection() {
+    let _panics = support::panics::guard();
     // Accepts and never answers.
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -255,6 +263,7 @@ async fn heartbeat_to_a_silent_server_closes_the_connection() {
 
 #[tokio::test]
 async fn metadata_both_ways() {
+    let _panics = support::panics::guard();
     let server = Server::builder()
         .handler("Meta", "Get", |ctx: Context, key: String| async move {
             ctx.set_response_metadata("echo", ctx.metadata().get(&key).unwrap_or("-"));
@@ -290,6 +299,7 @@ async fn metadata_both_ways() {
 
 #[tokio::test]
 async fn auth_success_and_failure() {
+    let _panics = support::panics::guard();
     let server = Server::builder()
         .handler("Arith", "Mul", |_c: Context, a: GoArgsSerde| async move {
             Ok::<_, ServiceError>(a.a * a.b)
@@ -365,6 +375,7 @@ fn sleepy_server() -> Server {
 
 #[tokio::test]
 async fn deadline_passes_on_the_server() {
+    let _panics = support::panics::guard();
     let srv = sleepy_server().serve_tcp("127.0.0.1:0").await.unwrap();
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -405,6 +416,7 @@ async fn deadline_passes_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_complete_out_of_order() {
+    let _panics = support::panics::guard();
     let srv = sleepy_server().serve_tcp("127.0.0.1:0").await.unwrap();
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -436,6 +448,7 @@ async fn a_thousand_concurrent_calls_complete_out_of_order() {
 
 #[tokio::test]
 async fn server_push_reaches_the_client() {
+    let _panics = support::panics::guard();
     let server = Server::builder()
         .handler(
             "Chat",
@@ -506,6 +519,7 @@ async fn server_push_reaches_the_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_drains_and_refuses() {
+    let _panics = support::panics::guard();
     let srv = sleepy_server().serve_tcp("127.0.0.1:0").await.unwrap();
     let addr = srv.local_addr().to_string();
     let client = Client::connect(&addr).await.unwrap();
@@ -551,6 +565,7 @@ async fn graceful_shutdown_drains_and_refuses() {
 
 #[tokio::test]
 async fn shutdown_hard_deadline_stops_stuck_calls() {
+    let _panics = support::panics::guard();
     let srv = sleepy_server().serve_tcp("127.0.0.1:0").await.unwrap();
     let client = Client::connect(&srv.local_addr().to_string())
         .await
@@ -581,6 +596,7 @@ async fn shutdown_hard_deadline_stops_stuck_calls() {
 
 #[tokio::test]
 async fn pending_calls_fail_when_the_server_dies() {
+    let _panics = support::panics::guard();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let client = Client::connect(&addr.to_string()).await.unwrap();
@@ -616,6 +632,7 @@ async fn pending_calls_fail_when_the_server_dies() {
 
 #[tokio::test]
 async fn panicking_handler_becomes_an_error_reply() {
+    let _panics = support::panics::guard();
     let server = Server::builder()
         .handler("Bad", "Panic", |_c: Context, _a: u8| async move {
             if true {

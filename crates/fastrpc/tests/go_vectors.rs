@@ -16,6 +16,7 @@ async fn exchange(req: &str) -> bytes::Bytes {
 
 #[tokio::test]
 async fn replies_are_byte_identical_to_go() {
+    let _panics = support::panics::guard();
     for (req, res) in [
         ("A1", "A2"),
         ("A3", "A4"),
@@ -34,6 +35,7 @@ async fn replies_are_byte_identical_to_go() {
 
 #[tokio::test]
 async fn error_reply_matches_go_semantically() {
+    let _panics = support::panics::guard();
     // A8 has two metadata keys (order is random in Go), so compare decoded fields.
     let got = exchange("A7").await;
     let want = vector("A8");
@@ -47,6 +49,7 @@ async fn error_reply_matches_go_semantically() {
 
 #[tokio::test]
 async fn unknown_service_and_method_match_go() {
+    let _panics = support::panics::guard();
     let (running, _rx) = go_test_server().await;
     let mut c = RawConn::connect(running.local_addr()).await;
     // A18 asks Arith.Mul with metadata k=v; A19 was Go's answer to a request for service Nope
@@ -72,6 +75,7 @@ async fn unknown_service_and_method_match_go() {
 
 #[tokio::test]
 async fn gzip_request_gets_gzip_reply_like_go() {
+    let _panics = support::panics::guard();
     let got = exchange("A14").await;
     let want = vector("A15");
     let (g, w) = (decode(&got), decode(&want));
@@ -83,6 +87,7 @@ async fn gzip_request_gets_gzip_reply_like_go() {
 
 #[tokio::test]
 async fn uncompressed_1024_bytes_and_oneway_like_go() {
+    let _panics = support::panics::guard();
     let (running, mut notified) = go_test_server().await;
     let mut c = RawConn::connect(running.local_addr()).await;
     // A10 is oneway: Notify runs and nothing is sent back.

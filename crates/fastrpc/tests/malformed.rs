@@ -96,6 +96,7 @@ fn echo_frame(payload: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn bad_magic_closes_only_that_connection() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
@@ -106,6 +107,7 @@ async fn bad_magic_closes_only_that_connection() {
 
 #[tokio::test]
 async fn truncated_frame_then_eof() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     let frame = echo_frame(b"hello");
@@ -118,6 +120,7 @@ async fn truncated_frame_then_eof() {
 
 #[tokio::test]
 async fn oversize_frame_is_refused_without_buffering_it() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     let mut b = bytes::BytesMut::new();
@@ -131,6 +134,7 @@ async fn oversize_frame_is_refused_without_buffering_it() {
 
 #[tokio::test]
 async fn metadata_lengths_past_the_frame_get_an_error_reply_and_the_connection_lives() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     let mut m = Message::request("Echo", "Echo");
@@ -159,6 +163,7 @@ async fn metadata_lengths_past_the_frame_get_an_error_reply_and_the_connection_l
 
 #[tokio::test]
 async fn gzip_bomb_fails_cleanly() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     let mut m = Message::request("Echo", "Echo");
@@ -185,6 +190,7 @@ async fn gzip_bomb_fails_cleanly() {
 
 #[tokio::test]
 async fn garbage_after_a_valid_frame() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut c = RawConn::connect(f.srv.local_addr()).await;
     let mut bytes = echo_frame(b"first");
@@ -199,6 +205,7 @@ async fn garbage_after_a_valid_frame() {
 
 #[tokio::test]
 async fn random_bytes_never_hurt_the_server() {
+    let _panics = support::panics::guard();
     let f = fixture().await;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for round in 0..50 {

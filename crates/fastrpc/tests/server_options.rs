@@ -19,6 +19,7 @@ fn echo() -> fastrpc::server::ServerBuilder {
 
 #[tokio::test]
 async fn idle_connections_are_closed() {
+    let _panics = support::panics::guard();
     let srv = echo()
         .options(ServerOptions::default().idle_timeout(Duration::from_millis(100)))
         .build()
@@ -40,6 +41,7 @@ async fn idle_connections_are_closed() {
 
 #[tokio::test]
 async fn read_timeout_drops_a_slow_partial_frame() {
+    let _panics = support::panics::guard();
     let srv = echo()
         .options(ServerOptions::default().read_timeout(Duration::from_millis(100)))
         .build()
@@ -54,6 +56,7 @@ async fn read_timeout_drops_a_slow_partial_frame() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_requests_per_connection_are_capped() {
+    let _panics = support::panics::guard();
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (r, p) = (running.clone(), peak.clone());
@@ -166,6 +169,7 @@ impl ServerPlugin for Recorder {
 
 #[tokio::test]
 async fn plugin_hooks_run_in_rpcx_order() {
+    let _panics = support::panics::guard();
     let rec = Recorder {
         refuse_after: 100,
         ..Recorder::default()
@@ -220,6 +224,7 @@ async fn plugin_hooks_run_in_rpcx_order() {
 
 #[tokio::test]
 async fn rate_limit_and_close_from_plugins() {
+    let _panics = support::panics::guard();
     let rec = Recorder {
         refuse_after: 2,
         ..Recorder::default()
@@ -264,6 +269,7 @@ async fn rate_limit_and_close_from_plugins() {
 
 #[tokio::test]
 async fn write_timeout_drops_a_peer_that_does_not_read() {
+    let _panics = support::panics::guard();
     let server = Server::builder()
         .options(ServerOptions::default().write_timeout(Duration::from_millis(200)))
         .handler("Big", "Get", |_c: Context, ask: Raw| async move {

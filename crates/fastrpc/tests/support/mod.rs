@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod panics;
+
 use bytes::{Bytes, BytesMut};
 use fastrpc::codec::CodecError;
 use fastrpc::protocol::{FrameDecoder, Message};
