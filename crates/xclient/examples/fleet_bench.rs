@@ -83,7 +83,9 @@ impl Config {
                         .collect::<Result<_, _>>()?;
                 }
                 "--secs" => cfg.secs = value.parse().map_err(|e| format!("--secs: {e}"))?,
-                "--callers" => cfg.callers = value.parse().map_err(|e| format!("--callers: {e}"))?,
+                "--callers" => {
+                    cfg.callers = value.parse().map_err(|e| format!("--callers: {e}"))?
+                }
                 _ => return Err(format!("unknown flag {flag}")),
             }
         }
@@ -114,9 +116,13 @@ fn serve(n: usize) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let server = Server::builder()
-            .handler("Arith", "Mul", |_ctx: Context, (a, b): (i64, i64)| async move {
-                Ok::<_, ServiceError>(a.wrapping_mul(b))
-            })
+            .handler(
+                "Arith",
+                "Mul",
+                |_ctx: Context, (a, b): (i64, i64)| async move {
+                    Ok::<_, ServiceError>(a.wrapping_mul(b))
+                },
+            )
             .build();
         let first = tokio::net::TcpListener::bind(address(0, 0))
             .await
@@ -300,14 +306,8 @@ fn run(cfg: &Config) {
             for &mode in &cfg.modes {
                 let discovery = MultipleServersDiscovery::new(entries(n, server.port));
                 let opts = XClientOptions::default().position(10.0, 10.0);
-                let xc = XClient::new(
-                    "Arith",
-                    FailMode::Failover,
-                    mode,
-                    Arc::new(discovery),
-                    opts,
-                )
-                .expect("xclient");
+                let xc = XClient::new("Arith", FailMode::Failover, mode, Arc::new(discovery), opts)
+                    .expect("xclient");
                 let f = measure(xc.clone(), cfg.callers, cfg.secs).await;
                 xc.close();
                 row(n, &format!("XClient {mode:?}"), &f);

@@ -167,7 +167,7 @@ pub use discovery::{
 };
 pub use error::XClientError;
 pub use fail_mode::FailMode;
-pub use options::{ReconnectBackoff, XClientOptions};
+pub use options::{AttemptTimeout, ReconnectBackoff, XClientOptions};
 pub use plugin::{CallInfo, ClientPlugin};
 pub use pool::{OneClient, XClientPool};
 pub use selector::{SelectMode, SelectRequest, Selector};

@@ -7,12 +7,13 @@ use crate::error::{XClientError, classify_client_error};
 use crate::fail_mode::{AllMode, FailMode, Failure, RetryPolicy, execute, execute_all};
 use crate::options::XClientOptions;
 use crate::plugin::{CallInfo, Plugins};
-use crate::router::{ErrorClass, Router};
+use crate::router::{ErrorClass, Router, Target};
 use crate::selector::{SelectMode, SelectRequest, Selector};
+use arc_swap::ArcSwapOption;
 use fastrpc_client::{CallOptions, ClientError, Message, Payload, Reply, ServiceError};
 use fastrpc_core::keys;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -52,7 +53,7 @@ struct Inner {
     router: Router,
     conns: Connections,
     plugins: Plugins,
-    auth: RwLock<Option<String>>,
+    auth: ArcSwapOption<String>,
     watch_task: Mutex<Option<JoinHandle<()>>>,
     push_rx: Mutex<Option<mpsc::Receiver<ServerPush>>>,
     closed: AtomicBool,
@@ -145,6 +146,7 @@ impl XClient {
                 retries: options.retries,
                 retry_interval: options.retry_interval,
                 backup_latency: options.backup_latency,
+                attempt_timeout: options.attempt_timeout,
             },
             filter: ServerFilter {
                 group: options.group.clone(),
@@ -158,7 +160,7 @@ impl XClient {
                 push_tx,
             ),
             plugins,
-            auth: RwLock::new(options.client.auth_token.clone()),
+            auth: ArcSwapOption::new(options.client.auth_token.clone().map(Arc::new)),
             watch_task: Mutex::new(None),
             push_rx: Mutex::new(push_rx),
             closed: AtomicBool::new(false),
@@ -197,15 +199,12 @@ impl XClient {
 
     /// The breaker state of `server`, when breakers are on and the server is listed.
     pub fn breaker_state(&self, server: &str) -> Option<BreakerState> {
-        if !self.servers().iter().any(|s| s.key() == server) {
-            return None;
-        }
         self.inner.router.breaker(server).map(|b| b.state())
     }
 
     /// Sets the token sent as `__AUTH` on every call (rpcx `Auth`).
     pub fn auth(&self, token: impl Into<String>) {
-        *self.inner.auth.write().unwrap_or_else(|p| p.into_inner()) = Some(token.into());
+        self.inner.auth.store(Some(Arc::new(token.into())));
     }
 
     /// Replaces the selector (rpcx `SetSelector`).
@@ -423,7 +422,7 @@ impl XClient {
             .map(|all| {
                 all.into_iter()
                     .map(|(key, r)| Receipt {
-                        address: key.clone(),
+                        address: key.to_string(),
                         result: r.and_then(|res| decode_reply::<R>(key, res)),
                     })
                     .collect::<Vec<_>>()
@@ -471,8 +470,8 @@ impl XClient {
             msg.header.set_compress_type(ct);
         }
         msg.metadata = opts.metadata.clone();
-        if let Some(token) = &*inner.auth.read().unwrap_or_else(|p| p.into_inner()) {
-            msg.metadata.insert(keys::AUTH, token.clone());
+        if let Some(token) = &*inner.auth.load() {
+            msg.metadata.insert(keys::AUTH, token.as_str().to_owned());
         }
         let deadline = opts
             .timeout
@@ -489,7 +488,7 @@ struct PreparedCall {
 
 impl PreparedCall {
     fn select_request<'a>(&'a self, inner: &'a Inner, method: &'a str) -> SelectRequest<'a> {
-        let args: &[u8] = if inner.router.selector().needs_args() {
+        let args: &[u8] = if inner.router.needs_args() {
             &self.msg.payload
         } else {
             &[]
@@ -505,24 +504,24 @@ impl PreparedCall {
 impl Inner {
     fn apply(&self, list: &ServerList) {
         let usable = self.filter.apply(list);
-        let keys: Vec<&str> = usable.iter().map(|s| s.key()).collect();
-        self.conns.retain(&keys);
+        let slots = self.conns.update(&usable);
         tracing::debug!(
             service = %self.service_path,
             servers = usable.len(),
             "server list updated"
         );
-        self.router.set_servers(usable);
+        self.router.set_servers(usable, slots);
     }
 
     /// One attempt on one server: connect (cached), send, read the reply.
     async fn attempt(
         &self,
-        key: String,
+        target: Target,
         template: &Message,
         left: Option<Duration>,
     ) -> Result<Option<Message>, XClientError> {
-        let client = self.conns.get(&key).await?;
+        let key = target.key();
+        let client = self.conns.get(key, target.slot()).await?;
         let mut msg = template.clone();
         if let Some(left) = left {
             msg.metadata
@@ -539,7 +538,7 @@ impl Inner {
                 if res.header.is_error() {
                     let message = res.error_text().unwrap_or_default().to_owned();
                     return Err(XClientError::Call {
-                        server: key,
+                        server: key.to_owned(),
                         source: ClientError::Service(ServiceError {
                             message,
                             payload: res.payload,
@@ -553,10 +552,10 @@ impl Inner {
             Ok(None) => Ok(None),
             Err(source) => {
                 if classify_client_error(&source) == ErrorClass::Retryable {
-                    self.conns.discard(&key, &client);
+                    self.conns.discard(target.slot(), &client);
                 }
                 Err(XClientError::Call {
-                    server: key,
+                    server: key.to_owned(),
                     source,
                 })
             }
@@ -642,16 +641,16 @@ fn server_metadata(key: &str) -> fastrpc_client::Metadata {
     m
 }
 
-fn decode_reply<R: Payload>(key: String, res: Option<Message>) -> Result<Reply<R>, XClientError> {
+fn decode_reply<R: Payload>(key: Arc<str>, res: Option<Message>) -> Result<Reply<R>, XClientError> {
     let res = res.unwrap_or_default();
     let value = R::decode(res.header.serialize_type(), res.payload).map_err(|source| {
         XClientError::Decode {
-            server: key.clone(),
+            server: key.to_string(),
             source,
         }
     })?;
     let mut metadata = res.metadata;
-    metadata.insert(keys::SERVER_ADDRESS, key);
+    metadata.insert(keys::SERVER_ADDRESS, key.to_string());
     Ok(Reply { value, metadata })
 }
 
