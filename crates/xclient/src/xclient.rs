@@ -86,11 +86,14 @@ impl Drop for Inner {
 impl XClient {
     /// A client for `service_path` (rpcx's `NewXClient`). Fails with
     /// [`XClientError::NoSelector`] for `SelectByUser` (use [`with_selector`](Self::with_selector)).
+    ///
+    /// `discovery` is any [`Discovery`]: a discovery by value, an `Arc` of one, or an
+    /// `Arc<dyn Discovery>`.
     pub fn new(
         service_path: impl Into<String>,
         fail_mode: FailMode,
         select_mode: SelectMode,
-        discovery: Arc<dyn Discovery>,
+        discovery: impl Discovery,
         options: XClientOptions,
     ) -> Result<XClient, XClientError> {
         let selector = select_mode
@@ -101,7 +104,7 @@ impl XClient {
             fail_mode,
             select_mode,
             selector,
-            discovery,
+            &discovery,
             options,
         ))
     }
@@ -111,7 +114,7 @@ impl XClient {
         service_path: impl Into<String>,
         fail_mode: FailMode,
         selector: Arc<dyn Selector>,
-        discovery: Arc<dyn Discovery>,
+        discovery: impl Discovery,
         options: XClientOptions,
     ) -> XClient {
         XClient::build(
@@ -119,7 +122,7 @@ impl XClient {
             fail_mode,
             SelectMode::SelectByUser,
             selector,
-            discovery,
+            &discovery,
             options,
         )
     }
@@ -129,7 +132,7 @@ impl XClient {
         fail_mode: FailMode,
         select_mode: SelectMode,
         selector: Arc<dyn Selector>,
-        discovery: Arc<dyn Discovery>,
+        discovery: &dyn Discovery,
         mut options: XClientOptions,
     ) -> XClient {
         options.client.connect_timeout = options.connect_timeout;
