@@ -16,7 +16,7 @@
 use fastrpc_server::{Context, Server, ServiceError};
 use fastrpc_xclient::{
     CallOptions, Client, ClientOptions, FailMode, MultipleServersDiscovery, SelectMode,
-    ServerEntry, XClient, XClientOptions,
+    SelectRequest, ServerEntry, XClient, XClientOptions,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -202,6 +202,32 @@ struct Figures {
     failed: u64,
 }
 
+/// The median time, over 5 tries, from a discovery update of every entry (new metadata, same
+/// servers, so the connections stay open) until the client uses the new list.
+async fn update_time(
+    xc: &XClient,
+    discovery: &MultipleServersDiscovery,
+    n: usize,
+    port: u16,
+) -> Duration {
+    let mut times = Vec::new();
+    for round in 0..5 {
+        let list: Vec<ServerEntry> = entries(n, port)
+            .into_iter()
+            .map(|e| ServerEntry::new(e.key(), format!("{}&round={round}", e.raw_metadata())))
+            .collect();
+        let before = xc.servers();
+        let start = Instant::now();
+        discovery.update(list);
+        while Arc::ptr_eq(&xc.servers(), &before) {
+            tokio::task::yield_now().await;
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    times[2]
+}
+
 /// Anything that makes one `Arith.Mul` call.
 trait Caller: Clone + Send + Sync + 'static {
     fn mul(&self, a: i64, b: i64) -> impl Future<Output = bool> + Send;
@@ -292,8 +318,8 @@ fn run(cfg: &Config) {
         "fleet_bench: {} callers, Failover, {} s per row, server process on {max} loopback addresses",
         cfg.callers, cfg.secs
     );
-    println!("\n| servers | client | calls/s | client CPU/call | failed |");
-    println!("|---:|---|---:|---:|---:|");
+    println!("\n| servers | client | calls/s | client CPU/call | failed | update of every entry |");
+    println!("|---:|---|---:|---:|---:|---:|");
     rt.block_on(async {
         let addr = format!("tcp@{}", address(0, server.port));
         let client = Client::connect_with(&addr, ClientOptions::default())
@@ -301,27 +327,67 @@ fn run(cfg: &Config) {
             .expect("connect");
         let f = measure(client.clone(), cfg.callers, cfg.secs).await;
         client.close();
-        row(1, "plain Client", &f);
+        row(1, "plain Client", &f, None);
         for &n in &cfg.sizes {
             for &mode in &cfg.modes {
                 let discovery = MultipleServersDiscovery::new(entries(n, server.port));
                 let opts = XClientOptions::default().position(10.0, 10.0);
-                let xc = XClient::new("Arith", FailMode::Failover, mode, Arc::new(discovery), opts)
+                let xc = XClient::new("Arith", FailMode::Failover, mode, discovery.clone(), opts)
                     .expect("xclient");
                 let f = measure(xc.clone(), cfg.callers, cfg.secs).await;
+                let update = update_time(&xc, &discovery, n, server.port).await;
                 xc.close();
-                row(n, &format!("XClient {mode:?}"), &f);
+                row(n, &format!("XClient {mode:?}"), &f, Some(update));
                 // Let the server close the connections before the next row.
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
     });
     drop(server);
+    print_selection_costs(cfg);
 }
 
-fn row(n: usize, client: &str, f: &Figures) {
+/// Nanoseconds per `Selector::select` on the whole list of `n` servers, after the update
+/// that lets the selector precompute: the selection cost alone, without any I/O.
+fn selection_ns(mode: SelectMode, n: usize) -> f64 {
+    let list = entries(n, 1);
+    let selector = mode.build(Some((10.0, 10.0))).expect("selector");
+    selector.update_servers(&list);
+    let picks = 200_000u32;
+    let start = Instant::now();
+    for i in 0..picks {
+        let args = i.to_le_bytes();
+        let req = SelectRequest {
+            service_path: "Arith",
+            method: "Mul",
+            args: &args,
+        };
+        std::hint::black_box(selector.select(&req, &list));
+    }
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(picks)
+}
+
+fn print_selection_costs(cfg: &Config) {
+    println!("\nSelection alone (ns per pick on the whole list, after its update):\n");
+    let header: Vec<String> = cfg.sizes.iter().map(|n| format!("N = {n}")).collect();
+    println!("| mode | {} |", header.join(" | "));
+    println!("|---|{}", "---:|".repeat(cfg.sizes.len()));
+    for &mode in &cfg.modes {
+        let cells: Vec<String> = cfg
+            .sizes
+            .iter()
+            .map(|&n| format!("{:.0}", selection_ns(mode, n)))
+            .collect();
+        println!("| {mode:?} | {} |", cells.join(" | "));
+    }
+}
+
+fn row(n: usize, client: &str, f: &Figures, update: Option<Duration>) {
+    let update = update.map_or("".to_owned(), |d| {
+        format!("{:.0} µs", d.as_secs_f64() * 1e6)
+    });
     println!(
-        "| {n} | {client} | {:.0} | {:.2} µs | {} |",
+        "| {n} | {client} | {:.0} | {:.2} µs | {} | {update} |",
         f.calls_per_sec, f.cpu_us_per_call, f.failed
     );
 }

@@ -506,14 +506,17 @@ impl PreparedCall {
 
 impl Inner {
     fn apply(&self, list: &ServerList) {
-        let usable = self.filter.apply(list);
+        let started = Instant::now();
+        let usable = self.filter.apply_shared(list);
         let slots = self.conns.update(&usable);
+        let servers = usable.len();
+        self.router.set_servers(usable, slots);
         tracing::debug!(
             service = %self.service_path,
-            servers = usable.len(),
+            servers,
+            took = ?started.elapsed(),
             "server list updated"
         );
-        self.router.set_servers(usable, slots);
     }
 
     /// One attempt on one server: connect (cached), send, read the reply.
