@@ -6,6 +6,9 @@
 //! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
 //!   `docs/benchmarks/`.
 //! - `fuzz [--seconds N]`: fuzzes the frame decoder with cargo-fuzz (needs a nightly toolchain).
+//! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
+
+mod fleet_bench;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -16,9 +19,16 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("fleet-bench") => {
+            let cargo = fleet_bench::cargo_args(&args[1..]);
+            run(
+                "cargo",
+                &cargo.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N] | fleet-bench [ARGS..]>"
             );
             return ExitCode::from(2);
         }

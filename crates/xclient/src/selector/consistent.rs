@@ -44,7 +44,9 @@ impl Selector for ConsistentHash {
     }
 
     fn update_servers(&self, servers: &[ServerEntry]) {
-        self.ring.store(Arc::new(HashRing::build(servers)));
+        let previous = self.ring.load_full();
+        self.ring
+            .store(Arc::new(HashRing::build(servers, &previous)));
     }
 
     fn needs_args(&self) -> bool {
@@ -62,27 +64,42 @@ struct HashRing {
 }
 
 impl HashRing {
-    fn build(servers: &[ServerEntry]) -> HashRing {
-        let mut points: Vec<(u64, u32)> =
-            Vec::with_capacity(servers.len() * VIRTUAL_NODES as usize);
-        for (i, s) in servers.iter().enumerate() {
-            let h = fnv1a(FNV_OFFSET, s.key().as_bytes());
-            for v in 0..VIRTUAL_NODES {
-                points.push((mix(h ^ mix(u64::from(v) + 1)), i as u32));
-            }
-        }
-        points.sort_unstable();
+    /// The ring of `servers`. The points of servers already on `previous` are carried over
+    /// (they depend only on the key) and merged with the new servers' sorted points, so an
+    /// update costs O(points) plus a sort of the new servers' points only.
+    fn build(servers: &[ServerEntry], previous: &HashRing) -> HashRing {
         let keys: Box<[Box<str>]> = servers.iter().map(|s| Box::from(s.key())).collect();
-        let index = keys
+        let index: HashMap<Box<str>, u32> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (k.clone(), i as u32))
             .collect();
+        // Old position -> new position, for servers that stay.
+        let moved: Vec<Option<u32>> = previous
+            .keys
+            .iter()
+            .map(|k| index.get(k).copied())
+            .collect();
+        let kept: Vec<(u64, u32)> = previous
+            .points
+            .iter()
+            .filter_map(|&(h, old)| moved[old as usize].map(|new| (h, new)))
+            .collect();
+        let known: HashSet<&str> = previous.keys.iter().map(|k| &**k).collect();
+        let mut added: Vec<(u64, u32)> = Vec::new();
+        for (i, s) in servers.iter().enumerate() {
+            if known.contains(s.key()) {
+                continue;
+            }
+            let h = fnv1a(FNV_OFFSET, s.key().as_bytes());
+            added.extend((0..VIRTUAL_NODES).map(|v| (mix(h ^ mix(u64::from(v) + 1)), i as u32)));
+        }
+        added.sort_unstable();
         HashRing {
             list_addr: servers.as_ptr() as usize,
             keys,
             index,
-            points: points.into_boxed_slice(),
+            points: merge_sorted(kept, added).into_boxed_slice(),
         }
     }
 
@@ -110,6 +127,25 @@ impl HashRing {
         let key = &*self.keys[found as usize];
         servers.iter().find(|s| s.key() == key)
     }
+}
+
+/// Merges two sorted point lists.
+fn merge_sorted(a: Vec<(u64, u32)>, b: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        if x <= y {
+            out.extend(a.next());
+        } else {
+            out.extend(b.next());
+        }
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -216,6 +252,21 @@ mod tests {
         ch.update_servers(&without);
         let removed = assign(&without);
         assert_eq!(skipped, removed, "skipping and removing agree");
+        let fresh = HashRing::build(&without, &HashRing::default());
+        assert_eq!(
+            ch.ring.load().points,
+            fresh.points,
+            "an update carries points over exactly"
+        );
+        let mut grown = without.clone();
+        grown.push(list[2].clone());
+        ch.update_servers(&grown);
+        assert_eq!(assign(&grown).len(), 2000);
+        assert_eq!(
+            ch.ring.load().points.len(),
+            5 * VIRTUAL_NODES as usize,
+            "a returning server gets its points back"
+        );
         for (k, s) in &before {
             if s != list[2].key() {
                 assert_eq!(
