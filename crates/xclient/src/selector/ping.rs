@@ -45,6 +45,8 @@ pub fn weight_from_rtt(rtt: Option<Duration>) -> u32 {
 #[derive(Debug, Clone)]
 pub struct WeightedIcmp {
     weights: Arc<Mutex<HashMap<String, u32>>>,
+    /// Servers whose measurement is running, so that updates meanwhile do not start another.
+    measuring: Arc<Mutex<HashSet<String>>>,
     ring: Arc<ArcSwap<Ring>>,
     next: Arc<AtomicUsize>,
     state: Arc<SmoothState>,
@@ -56,6 +58,7 @@ impl Default for WeightedIcmp {
     fn default() -> WeightedIcmp {
         WeightedIcmp {
             weights: Arc::default(),
+            measuring: Arc::default(),
             ring: Arc::default(),
             next: Arc::default(),
             state: Arc::default(),
@@ -135,9 +138,11 @@ impl Selector for WeightedIcmp {
             weights.retain(|k, _| keep.contains(k.as_str()));
             let ring = Ring::build(servers, |s| weight_of(&weights, s.key()));
             self.ring.store(Arc::new(ring_weights(ring)));
+            let mut measuring = self.measuring.lock().unwrap_or_else(|p| p.into_inner());
+            measuring.retain(|k| keep.contains(k.as_str()));
             servers
                 .iter()
-                .filter(|s| !weights.contains_key(s.key()))
+                .filter(|s| !weights.contains_key(s.key()) && measuring.insert(s.key().to_owned()))
                 .cloned()
                 .collect()
         };
@@ -146,7 +151,18 @@ impl Selector for WeightedIcmp {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let this = self.clone();
-            rt.spawn(async move { this.refresh(&new).await });
+            rt.spawn(async move {
+                this.refresh(&new).await;
+                let mut measuring = this.measuring.lock().unwrap_or_else(|p| p.into_inner());
+                for s in &new {
+                    measuring.remove(s.key());
+                }
+            });
+        } else {
+            let mut measuring = self.measuring.lock().unwrap_or_else(|p| p.into_inner());
+            for s in &new {
+                measuring.remove(s.key());
+            }
         }
     }
 }
