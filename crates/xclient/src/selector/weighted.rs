@@ -131,7 +131,7 @@ mod tests {
             (5000, 1000, 1000)
         );
         // Server a skipped (breaker open): b and c share evenly.
-        let h = histogram(&wrr, &list[1..].to_vec(), 100);
+        let h = histogram(&wrr, &list[1..], 100);
         assert_eq!((h["tcp@b:1"], h["tcp@c:1"]), (50, 50));
         let fewer = list[1..].to_vec();
         wrr.update_servers(&fewer);
