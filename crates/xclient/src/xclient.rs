@@ -11,7 +11,7 @@ use crate::router::{ErrorClass, Router, Target};
 use crate::selector::{SelectMode, SelectRequest, Selector};
 use arc_swap::ArcSwapOption;
 use fastrpc_client::{CallOptions, ClientError, Message, Payload, Reply, ServiceError};
-use fastrpc_core::keys;
+use fastrpc_core::{ByteStr, keys};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -45,6 +45,8 @@ pub struct XClient {
 
 struct Inner {
     service_path: String,
+    /// The service path as the frame carries it, shared by every request (no copy per call).
+    service_path_frame: ByteStr,
     fail_mode: FailMode,
     select_mode: SelectMode,
     policy: RetryPolicy,
@@ -167,6 +169,7 @@ impl XClient {
             watch_task: Mutex::new(None),
             push_rx: Mutex::new(push_rx),
             closed: AtomicBool::new(false),
+            service_path_frame: ByteStr::from(service_path.clone()),
             service_path,
             fail_mode,
             select_mode,
@@ -464,7 +467,7 @@ impl XClient {
             .serialize_type
             .or_else(A::preferred_serialize_type)
             .unwrap_or(copts.serialize_type);
-        let mut msg = Message::request(inner.service_path.clone(), method.to_owned());
+        let mut msg = Message::request(inner.service_path_frame.clone(), method.to_owned());
         msg.header.set_serialize_type(st);
         msg.header.set_oneway(oneway);
         msg.payload = args.to_bytes(st).map_err(XClientError::Encode)?;
