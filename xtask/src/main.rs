@@ -7,7 +7,9 @@
 //!   `docs/benchmarks/`.
 //! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
 //!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
+//! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
 
+mod fleet_bench;
 mod fuzz;
 
 use std::process::{Command, ExitCode};
@@ -19,9 +21,16 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::long_run(&args[1..]),
+        Some("fleet-bench") => {
+            let cargo = fleet_bench::cargo_args(&args[1..]);
+            run(
+                "cargo",
+                &cargo.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..]>"
             );
             return ExitCode::from(2);
         }

@@ -13,14 +13,26 @@
 //! * [`ErrorRate`](BreakerPolicy::ErrorRate): opens when, within a fixed window, at least
 //!   `min_calls` calls were made and the failed fraction reached `max_error_rate`. Catches
 //!   flaky servers; needs traffic to decide.
+//! * [`ConsecutiveTimeouts`](BreakerPolicy::ConsecutiveTimeouts), **the default**
+//!   ([`BreakerPolicy::DEFAULT`]: 3 timeouts in a row open it for 1 s): counts only attempts
+//!   that got no answer in time. It exists for the *hung* server: one that accepts connections
+//!   (the kernel does that for a stopped process) but never answers, so that every call sent
+//!   there waits out its whole time budget. A dead server (connect refused, connection reset)
+//!   is already handled without it, by the reconnect backoff, and a server restarting gets
+//!   traffic back as soon as it listens; so this policy ignores connection failures and
+//!   stays out of the way of restarts and outages.
 //!
 //! What counts as a failure is decided by the XClient: connect errors, broken connections and
-//! timeouts are failures; an error reply from the service is a *success* (the server is
-//! healthy, the request was not), and a caller's cancellation counts as nothing. Unlike Go
-//! rpcx, whose breaker only ever sees failed dials, successes are recorded too, so an
-//! error-rate breaker has a real denominator.
+//! timeouts are failures (timeouts only, for `ConsecutiveTimeouts`); an error reply from the
+//! service is a *success* (the server is healthy, the request was not), and a caller's
+//! cancellation counts as nothing. Unlike Go rpcx, whose breaker only ever sees failed dials,
+//! successes are recorded too, so an error-rate breaker has a real denominator.
+//!
+//! A closed breaker costs a call two atomic loads: the lock is taken only to record a failure
+//! or when the breaker is not closed.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -46,9 +58,36 @@ pub enum BreakerPolicy {
         /// How long the breaker stays open before a half-open probe.
         open_for: Duration,
     },
+    /// Open after `threshold` consecutive timeouts, for `open_for`; connection failures are
+    /// not counted (see the module docs). The XClient's default.
+    ConsecutiveTimeouts {
+        /// Timeouts in a row that open the breaker (at least 1).
+        threshold: u32,
+        /// How long the breaker stays open before a half-open probe.
+        open_for: Duration,
+    },
 }
 
 impl BreakerPolicy {
+    /// The XClient's default: 3 timeouts in a row open the breaker for 1 s.
+    pub const DEFAULT: BreakerPolicy = BreakerPolicy::ConsecutiveTimeouts {
+        threshold: 3,
+        open_for: Duration::from_secs(1),
+    };
+
+    /// Opens after `threshold` timeouts in a row, for `open_for`; ignores connection failures.
+    pub fn consecutive_timeouts(threshold: u32, open_for: Duration) -> BreakerPolicy {
+        BreakerPolicy::ConsecutiveTimeouts {
+            threshold: threshold.max(1),
+            open_for,
+        }
+    }
+
+    /// True when connection failures (refused, reset, closed) count as failures.
+    pub fn counts_connection_failures(&self) -> bool {
+        !matches!(self, BreakerPolicy::ConsecutiveTimeouts { .. })
+    }
+
     /// Opens after `threshold` failures in a row, for `open_for`.
     pub fn consecutive(threshold: u32, open_for: Duration) -> BreakerPolicy {
         BreakerPolicy::ConsecutiveFailures {
@@ -76,7 +115,8 @@ impl BreakerPolicy {
     fn open_for(&self) -> Duration {
         match *self {
             BreakerPolicy::ConsecutiveFailures { open_for, .. }
-            | BreakerPolicy::ErrorRate { open_for, .. } => open_for,
+            | BreakerPolicy::ErrorRate { open_for, .. }
+            | BreakerPolicy::ConsecutiveTimeouts { open_for, .. } => open_for,
         }
     }
 }
@@ -97,6 +137,11 @@ pub enum BreakerState {
 #[derive(Debug)]
 pub struct CircuitBreaker {
     policy: BreakerPolicy,
+    /// True while the phase is `Closed` (written under the lock): the lock-free fast path.
+    closed: AtomicBool,
+    /// True while a consecutive count is running (written under the lock), so that a success
+    /// on a closed breaker with nothing to reset takes no lock.
+    counting: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -121,6 +166,8 @@ impl CircuitBreaker {
     pub fn new(policy: BreakerPolicy) -> CircuitBreaker {
         CircuitBreaker {
             policy,
+            closed: AtomicBool::new(true),
+            counting: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 phase: Phase::Closed,
                 consecutive: 0,
@@ -129,6 +176,11 @@ impl CircuitBreaker {
                 failures: 0,
             }),
         }
+    }
+
+    /// The policy of this breaker.
+    pub fn policy(&self) -> BreakerPolicy {
+        self.policy
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -147,6 +199,9 @@ impl CircuitBreaker {
     /// True when a call may be sent now: closed, or ready for a half-open probe. Does not
     /// change the state; selection uses it to build the candidate list.
     pub fn is_ready(&self) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return true;
+        }
         match self.lock().phase {
             Phase::Closed => true,
             Phase::Open { until } => Instant::now() >= until,
@@ -157,6 +212,9 @@ impl CircuitBreaker {
     /// Claims the right to send one call. In the half-open state only one claim succeeds
     /// until its outcome is recorded.
     pub fn try_acquire(&self) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return true;
+        }
         let mut inner = self.lock();
         match inner.phase {
             Phase::Closed => true,
@@ -171,11 +229,20 @@ impl CircuitBreaker {
 
     /// Records a call that reached a healthy server.
     pub fn record_success(&self) {
+        let windowed = matches!(self.policy, BreakerPolicy::ErrorRate { .. });
+        if !windowed
+            && self.closed.load(Ordering::Acquire)
+            && !self.counting.load(Ordering::Acquire)
+        {
+            return;
+        }
         let mut inner = self.lock();
         inner.consecutive = 0;
+        self.counting.store(false, Ordering::Release);
         match inner.phase {
             Phase::HalfOpen { .. } => {
                 inner.phase = Phase::Closed;
+                self.closed.store(true, Ordering::Release);
                 self.reset_window(&mut inner);
             }
             Phase::Closed => {
@@ -186,7 +253,8 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records a failed call (transport error, timeout). May open the breaker.
+    /// Records a failed call (transport error, timeout). May open the breaker. The XClient
+    /// records only timeouts here under [`BreakerPolicy::ConsecutiveTimeouts`].
     pub fn record_failure(&self) {
         let mut inner = self.lock();
         match inner.phase {
@@ -194,11 +262,13 @@ impl CircuitBreaker {
             Phase::Open { .. } => {}
             Phase::Closed => {
                 inner.consecutive += 1;
+                self.counting.store(true, Ordering::Release);
                 self.roll_window(&mut inner);
                 inner.calls += 1;
                 inner.failures += 1;
                 let trip = match self.policy {
-                    BreakerPolicy::ConsecutiveFailures { threshold, .. } => {
+                    BreakerPolicy::ConsecutiveFailures { threshold, .. }
+                    | BreakerPolicy::ConsecutiveTimeouts { threshold, .. } => {
                         inner.consecutive >= threshold
                     }
                     BreakerPolicy::ErrorRate {
@@ -230,7 +300,9 @@ impl CircuitBreaker {
         inner.phase = Phase::Open {
             until: Instant::now() + self.policy.open_for(),
         };
+        self.closed.store(false, Ordering::Release);
         inner.consecutive = 0;
+        self.counting.store(false, Ordering::Release);
         self.reset_window(inner);
         tracing::debug!("circuit breaker opened");
     }

@@ -7,14 +7,24 @@
 //! * A failed dial starts a backoff: until it ends, calls to that server fail at once with
 //!   [`XClientError::Unreachable`] (and a fail mode moves on) instead of each paying a
 //!   connect timeout.
+//! * **Unless every server is in backoff**: then nothing else can take the call, so a trial
+//!   dial goes through at most once per `ReconnectBackoff::initial` per server, and calls
+//!   succeed again within that time of a server listening, however long the outage was.
 //! * A broken connection is dropped and the next call redials.
 //! * Servers that discovery removed are evicted: their connections are closed.
+//!
+//! The call path takes no lock shared between servers: the router's snapshot hands each
+//! attempt its server's [`Slot`], whose connection is an atomic pointer. The table of slots
+//! is locked only when discovery changes the list, and updated with sets (linear in the list).
 
+use crate::discovery::ServerEntry;
 use crate::error::XClientError;
 use crate::options::ReconnectBackoff;
 use crate::plugin::Plugins;
+use arc_swap::ArcSwapOption;
 use fastrpc_client::{Client, ClientOptions, Message};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -29,9 +39,10 @@ pub struct ServerPush {
     pub message: Message,
 }
 
+/// One server's connection, dial lock and backoff.
 #[derive(Default)]
-struct Slot {
-    client: Mutex<Option<Client>>,
+pub(crate) struct Slot {
+    client: ArcSwapOption<Client>,
     dial: tokio::sync::Mutex<()>,
     backoff: Mutex<Backoff>,
 }
@@ -40,20 +51,38 @@ struct Slot {
 struct Backoff {
     failures: u32,
     retry_at: Option<Instant>,
+    last_dial: Option<Instant>,
     last_error: Option<Arc<str>>,
 }
 
 impl Slot {
-    fn cached(&self) -> Option<Client> {
-        let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+    /// The open connection, if any (clears a closed one).
+    fn cached(&self) -> Option<Arc<Client>> {
+        let guard = self.client.load();
         match &*guard {
             Some(c) if !c.is_closed() => Some(c.clone()),
-            Some(_) => {
-                *guard = None;
+            Some(c) => {
+                let dead = c.clone();
+                drop(guard);
+                // Only clears the slot if it still holds that dead connection.
+                let _ = self
+                    .client
+                    .compare_and_swap(&Some(dead), None::<Arc<Client>>);
                 None
             }
             None => None,
         }
+    }
+
+    fn lock_backoff(&self) -> std::sync::MutexGuard<'_, Backoff> {
+        self.backoff.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When the backoff allows the next dial: `None` when it allows one now.
+    pub(crate) fn dial_ready_at(&self) -> Option<Instant> {
+        self.lock_backoff()
+            .retry_at
+            .filter(|at| *at > Instant::now())
     }
 }
 
@@ -62,7 +91,11 @@ pub(crate) struct Connections {
     backoff: ReconnectBackoff,
     plugins: Plugins,
     push_tx: Option<mpsc::Sender<ServerPush>>,
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Every slot by key; locked only on discovery updates and close.
+    slots: Mutex<HashMap<Arc<str>, Arc<Slot>>>,
+    /// Slots whose last dial failed (in backoff), and slots listed.
+    in_backoff: AtomicUsize,
+    listed: AtomicUsize,
 }
 
 impl Connections {
@@ -78,21 +111,65 @@ impl Connections {
             plugins,
             push_tx,
             slots: Mutex::new(HashMap::new()),
+            in_backoff: AtomicUsize::new(0),
+            listed: AtomicUsize::new(0),
         }
     }
 
-    fn slot(&self, key: &str) -> Arc<Slot> {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.to_owned())
-            .or_default()
-            .clone()
+    /// The slots of `servers`, in order, made where missing; every other slot is evicted and
+    /// its connection closed. Linear in the number of servers.
+    pub(crate) fn update(&self, servers: &[ServerEntry]) -> Vec<Arc<Slot>> {
+        let keep: HashSet<&str> = servers.iter().map(|s| s.key()).collect();
+        let (slots, removed) = {
+            let mut table = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let gone: Vec<Arc<str>> = table
+                .keys()
+                .filter(|k| !keep.contains(&***k))
+                .cloned()
+                .collect();
+            let removed: Vec<(Arc<str>, Arc<Slot>)> = gone
+                .into_iter()
+                .filter_map(|k| table.remove(&k).map(|s| (k, s)))
+                .collect();
+            let slots: Vec<Arc<Slot>> = servers
+                .iter()
+                .map(|s| match table.get(s.key()) {
+                    Some(slot) => slot.clone(),
+                    None => table.entry(Arc::from(s.key())).or_default().clone(),
+                })
+                .collect();
+            self.listed.store(table.len(), Ordering::Release);
+            (slots, removed)
+        };
+        for (key, slot) in removed {
+            if slot.lock_backoff().retry_at.take().is_some() {
+                self.leave_backoff();
+            }
+            if let Some(c) = slot.client.swap(None) {
+                tracing::debug!(server = %key, "evicting connection of a removed server");
+                c.close();
+            }
+        }
+        slots
     }
 
-    /// The connection to `key`, dialing if needed.
-    pub(crate) async fn get(&self, key: &str) -> Result<Client, XClientError> {
-        let slot = self.slot(key);
+    fn leave_backoff(&self) {
+        // Saturating: a slot evicted while its dial was running may report twice.
+        let _ = self
+            .in_backoff
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(1))
+            });
+    }
+
+    /// True when every listed server's last dial failed: nothing else can take a call.
+    fn all_in_backoff(&self) -> bool {
+        let listed = self.listed.load(Ordering::Acquire);
+        listed > 0 && self.in_backoff.load(Ordering::Acquire) >= listed
+    }
+
+    /// The connection to `key` (whose slot is `slot`), dialing if needed.
+    pub(crate) async fn get(&self, key: &str, slot: &Slot) -> Result<Arc<Client>, XClientError> {
         if let Some(c) = slot.cached() {
             return Ok(c);
         }
@@ -101,32 +178,27 @@ impl Connections {
         if let Some(c) = slot.cached() {
             return Ok(c);
         }
-        {
-            let b = slot.backoff.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(at) = b.retry_at {
-                if Instant::now() < at {
-                    return Err(XClientError::Unreachable {
-                        server: key.to_owned(),
-                        reason: b
-                            .last_error
-                            .clone()
-                            .unwrap_or_else(|| "connect failed".into()),
-                    });
-                }
-            }
-        }
+        self.check_backoff(key, slot)?;
+        slot.lock_backoff().last_dial = Some(Instant::now());
         match Client::connect_with(key, self.opts.clone()).await {
             Ok(client) => {
-                *slot.backoff.lock().unwrap_or_else(|p| p.into_inner()) = Backoff::default();
-                *slot.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+                let client = Arc::new(client);
+                let was_in_backoff = std::mem::take(&mut *slot.lock_backoff()).retry_at.is_some();
+                if was_in_backoff {
+                    self.leave_backoff();
+                }
+                slot.client.store(Some(client.clone()));
                 tracing::debug!(server = %key, "connected");
                 self.on_connected(key, &client);
                 Ok(client)
             }
             Err(error) => {
                 {
-                    let mut b = slot.backoff.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut b = slot.lock_backoff();
                     b.failures += 1;
+                    if b.retry_at.is_none() {
+                        self.in_backoff.fetch_add(1, Ordering::AcqRel);
+                    }
                     b.retry_at = Some(Instant::now() + self.backoff.delay(b.failures));
                     b.last_error = Some(error.to_string().into());
                 }
@@ -140,6 +212,31 @@ impl Connections {
                 })
             }
         }
+    }
+
+    /// Fails with `Unreachable` while the slot's backoff forbids a dial, except for a trial
+    /// dial when every server is in backoff.
+    fn check_backoff(&self, key: &str, slot: &Slot) -> Result<(), XClientError> {
+        let b = slot.lock_backoff();
+        let Some(at) = b.retry_at else { return Ok(()) };
+        let now = Instant::now();
+        if now >= at {
+            return Ok(());
+        }
+        let trial_due = b
+            .last_dial
+            .is_none_or(|last| now >= last + self.backoff.initial);
+        if trial_due && self.all_in_backoff() {
+            tracing::debug!(server = %key, "every server is in backoff: trial dial");
+            return Ok(());
+        }
+        Err(XClientError::Unreachable {
+            server: key.to_owned(),
+            reason: b
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "connect failed".into()),
+        })
     }
 
     fn on_connected(&self, key: &str, client: &Client) {
@@ -163,7 +260,7 @@ impl Connections {
         }
         if !self.plugins.is_empty() {
             // The watcher holds a clone, which keeps the connection open until it is closed;
-            // every path that forgets a connection closes it explicitly (discard, retain,
+            // every path that forgets a connection closes it explicitly (discard, update,
             // close_all), so the watcher always ends.
             let plugins = self.plugins.clone();
             let client = client.clone();
@@ -178,44 +275,15 @@ impl Connections {
     }
 
     /// Drops `client` (the connection an attempt used) after a connection-level failure.
-    pub(crate) fn discard(&self, key: &str, client: &Client) {
+    pub(crate) fn discard(&self, slot: &Slot, client: &Client) {
         client.close();
-        let slot = self
-            .slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned();
-        if let Some(slot) = slot {
-            // Only clears the slot if it still holds a dead connection.
-            let _ = slot.cached();
-        }
-    }
-
-    /// Closes and forgets every connection whose key is not in `keep`.
-    pub(crate) fn retain(&self, keep: &[&str]) {
-        let removed: Vec<(String, Arc<Slot>)> = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            let gone: Vec<String> = slots
-                .keys()
-                .filter(|k| !keep.contains(&k.as_str()))
-                .cloned()
-                .collect();
-            gone.into_iter()
-                .filter_map(|k| slots.remove(&k).map(|s| (k, s)))
-                .collect()
-        };
-        for (key, slot) in removed {
-            if let Some(c) = slot.client.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                tracing::debug!(server = %key, "evicting connection of a removed server");
-                c.close();
-            }
-        }
+        // Only clears the slot if it still holds a dead connection.
+        let _ = slot.cached();
     }
 
     /// Closes every connection.
     pub(crate) fn close_all(&self) {
-        self.retain(&[]);
+        self.update(&[]);
     }
 }
 

@@ -1,11 +1,13 @@
 //! Fail modes and the engine that runs them over any "call one server" function.
 
-use crate::router::{Classify, ErrorClass, Pick, Picked, Router};
+use crate::options::AttemptTimeout;
+use crate::router::{Classify, ErrorClass, Pick, Picked, Router, Target};
 use crate::selector::SelectRequest;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -58,6 +60,28 @@ pub(crate) struct RetryPolicy {
     pub(crate) retries: u32,
     pub(crate) retry_interval: Duration,
     pub(crate) backup_latency: Duration,
+    pub(crate) attempt_timeout: AttemptTimeout,
+}
+
+impl RetryPolicy {
+    /// The time budget of one Failover attempt when `left` remains of the call and
+    /// `attempts_left` attempts (this one included) may still be made; true when the budget
+    /// is shorter than what is left, so that running out of it leaves time for a retry.
+    fn budget(&self, left: Option<Duration>, attempts_left: u32) -> (Option<Duration>, bool) {
+        let cap = match (self.attempt_timeout, left) {
+            (AttemptTimeout::Whole, _) => None,
+            (AttemptTimeout::Fixed(d), _) => Some(d),
+            (AttemptTimeout::Share, Some(left)) => Some(left / attempts_left.max(1)),
+            (AttemptTimeout::Share, None) => None,
+        };
+        match (cap, left) {
+            (Some(cap), Some(left)) if cap < left => {
+                (Some(cap.max(Duration::from_millis(1))), true)
+            }
+            (Some(cap), None) => (Some(cap), true),
+            _ => (left, false),
+        }
+    }
 }
 
 /// Why the engine gave up without a server's error.
@@ -94,8 +118,14 @@ fn no_pick<E>(p: Pick) -> Failure<E> {
     }
 }
 
-/// Runs one logical call under `mode`. `call(server_key, time_left)` makes one attempt on
-/// one server; the engine chooses the servers, records breaker outcomes, retries and races.
+/// Runs one logical call under `mode`. `call(server, time_left)` makes one attempt on one
+/// server; the engine chooses the servers, records breaker outcomes, retries and races.
+///
+/// Failover gives each attempt a share of the deadline ([`AttemptTimeout`]) and retries an
+/// attempt that ran out of its share on another server while the deadline lasts, so a hung
+/// server costs a caller one share, not the whole deadline. Failtry waits for the reconnect
+/// backoff of its server to allow a dial (within the deadline) instead of spending its tries
+/// on a server that is restarting.
 pub(crate) async fn execute<T, E, F, Fut>(
     router: &Router,
     mode: FailMode,
@@ -103,10 +133,10 @@ pub(crate) async fn execute<T, E, F, Fut>(
     req: &SelectRequest<'_>,
     deadline: Option<Instant>,
     call: F,
-) -> Result<(String, T), Failure<E>>
+) -> Result<(Arc<str>, T), Failure<E>>
 where
     E: Classify,
-    F: Fn(String, Option<Duration>) -> Fut,
+    F: Fn(Target, Option<Duration>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     if mode == FailMode::Failbackup {
@@ -116,60 +146,88 @@ where
         FailMode::Failfast => 1,
         _ => policy.retries.saturating_add(1),
     };
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<Arc<str>> = Vec::new();
     let mut last: Option<Failure<E>> = None;
-    let mut same_server: Option<crate::discovery::ServerEntry> = None;
+    let mut same_server: Option<Target> = None;
     for attempt in 0..attempts {
-        if attempt > 0 && !policy.retry_interval.is_zero() {
-            let pause = match remaining(deadline) {
-                Ok(Some(left)) => policy.retry_interval.min(left),
-                Ok(None) => policy.retry_interval,
-                Err(()) => break,
-            };
-            tokio::time::sleep(pause).await;
+        if attempt > 0 {
+            let wait = retry_wait(policy, same_server.as_ref(), deadline);
+            if wait.is_err() {
+                break;
+            }
+            if let Ok(Some(pause)) = wait {
+                tokio::time::sleep(pause).await;
+            }
         }
         let Ok(left) = remaining(deadline) else {
             return Err(last.unwrap_or(Failure::DeadlineExceeded));
         };
         let picked = match &same_server {
             // Failtry: the same server again, if it is still listed and its breaker allows.
-            Some(entry) if router.servers().iter().any(|s| s.key() == entry.key()) => {
-                match router.claim(entry.clone()) {
-                    Some(p) => p,
-                    None => break,
-                }
-            }
-            Some(_) => break,
+            Some(target) => match router.claim_key(target.key()) {
+                Ok(p) => p,
+                Err(_) => break,
+            },
             None => match router.pick(req, &failed) {
                 Pick::Server(p) => p,
                 other => return Err(last.unwrap_or_else(|| no_pick(other))),
             },
         };
-        let key = picked.entry.key().to_owned();
+        let target = picked.target.clone();
+        let (budget, cut) = match mode {
+            FailMode::Failover => policy.budget(left, attempts - attempt),
+            _ => (left, false),
+        };
         if mode == FailMode::Failtry {
-            same_server = Some(picked.entry.clone());
+            same_server = Some(target.clone());
         }
-        let result = call(key.clone(), left).await;
+        let result = call(target.clone(), budget).await;
         match result {
             Ok(v) => {
                 picked.settle(None);
-                tracing::debug!(server = %key, attempt, "call succeeded");
-                return Ok((key, v));
+                tracing::debug!(server = %target.key(), attempt, "call succeeded");
+                return Ok((target.shared_key().clone(), v));
             }
             Err(error) => {
                 let class = error.class();
                 picked.settle(Some(class));
-                tracing::debug!(server = %key, attempt, ?class, "call failed");
-                let retry = class == ErrorClass::Retryable;
+                tracing::debug!(server = %target.key(), attempt, ?class, "call failed");
+                // A timeout of an attempt whose budget was cut short of the deadline: the
+                // server did not answer in its share, another may.
+                let share_ran_out =
+                    class == ErrorClass::Deadline && cut && remaining(deadline).is_ok();
                 last = Some(Failure::Call(error));
-                if !retry {
+                if class != ErrorClass::Retryable && !share_ran_out {
                     break;
                 }
-                failed.push(key);
+                failed.push(target.shared_key().clone());
             }
         }
     }
     Err(last.unwrap_or(Failure::NoServer))
+}
+
+/// The pause before a retry: the retry interval and, for Failtry, the time until its
+/// server's reconnect backoff allows a dial. `Err` when the deadline ends first.
+fn retry_wait(
+    policy: RetryPolicy,
+    same_server: Option<&Target>,
+    deadline: Option<Instant>,
+) -> Result<Option<Duration>, ()> {
+    let backoff = same_server
+        .and_then(|t| t.slot().dial_ready_at())
+        .map(|at| at.saturating_duration_since(Instant::now()));
+    let pause = match backoff {
+        Some(b) => b.max(policy.retry_interval),
+        None => policy.retry_interval,
+    };
+    if pause.is_zero() {
+        return Ok(None);
+    }
+    match remaining(deadline)? {
+        Some(left) if pause >= left => Err(()),
+        _ => Ok(Some(pause)),
+    }
 }
 
 /// Failbackup: one request, and after `backup_latency` without an answer a second one to
@@ -182,10 +240,10 @@ async fn backup<T, E, F, Fut>(
     req: &SelectRequest<'_>,
     deadline: Option<Instant>,
     call: F,
-) -> Result<(String, T), Failure<E>>
+) -> Result<(Arc<str>, T), Failure<E>>
 where
     E: Classify,
-    F: Fn(String, Option<Duration>) -> Fut,
+    F: Fn(Target, Option<Duration>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     let Ok(left) = remaining(deadline) else {
@@ -195,8 +253,9 @@ where
         Pick::Server(p) => p,
         other => return Err(no_pick(other)),
     };
-    let first_key = first.entry.key().to_owned();
-    let mut first_fut = pin!(attempt(first, call(first_key.clone(), left)));
+    let first_key = first.target.shared_key().clone();
+    let first_call = call(first.target.clone(), left);
+    let mut first_fut = pin!(attempt(first, first_call));
     let first_result = tokio::select! {
         r = &mut first_fut => Some(r),
         () = tokio::time::sleep(policy.backup_latency) => None,
@@ -220,8 +279,8 @@ where
             };
         }
     };
-    let second_key = second.entry.key().to_owned();
-    let mut second_fut = pin!(attempt(second, call(second_key, left)));
+    let second_call = call(second.target.clone(), left);
+    let mut second_fut = pin!(attempt(second, second_call));
     if let Some(f) = first_failure {
         return second_fut
             .await
@@ -250,8 +309,8 @@ struct AttemptFailure<E> {
 async fn attempt<T, E: Classify>(
     picked: Picked,
     fut: impl Future<Output = Result<T, E>>,
-) -> Result<(String, T), AttemptFailure<E>> {
-    let key = picked.entry.key().to_owned();
+) -> Result<(Arc<str>, T), AttemptFailure<E>> {
+    let key = picked.target.shared_key().clone();
     match fut.await {
         Ok(v) => {
             picked.settle(None);
@@ -288,10 +347,10 @@ pub(crate) async fn execute_all<T, E, F, Fut>(
     how: AllMode,
     deadline: Option<Instant>,
     call: F,
-) -> Result<Vec<(String, Result<T, E>)>, Failure<E>>
+) -> Result<Vec<(Arc<str>, Result<T, E>)>, Failure<E>>
 where
     E: Classify,
-    F: Fn(String, Option<Duration>) -> Fut,
+    F: Fn(Target, Option<Duration>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     let Ok(left) = remaining(deadline) else {
@@ -301,8 +360,8 @@ where
     let mut running: FuturesUnordered<_> = picked
         .into_iter()
         .map(|p| {
-            let key = p.entry.key().to_owned();
-            let fut = call(key.clone(), left);
+            let key = p.target.shared_key().clone();
+            let fut = call(p.target.clone(), left);
             async move {
                 let r = fut.await;
                 p.settle(r.as_ref().err().map(Classify::class));

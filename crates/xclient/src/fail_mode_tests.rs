@@ -3,6 +3,7 @@
 use super::*;
 use crate::breaker::BreakerPolicy;
 use crate::discovery::ServerEntry;
+use crate::options::AttemptTimeout;
 use crate::plugin::Plugins;
 use crate::selector::RoundRobin;
 use std::sync::{Arc, Mutex};
@@ -85,6 +86,7 @@ fn router(n: usize, breaker: Option<BreakerPolicy>) -> Router {
         (0..n)
             .map(|i| ServerEntry::new(format!("tcp@s{i}:1"), ""))
             .collect(),
+        (0..n).map(|_| Arc::default()).collect(),
     );
     r
 }
@@ -100,6 +102,7 @@ fn policy(retries: u32) -> RetryPolicy {
         retries,
         retry_interval: Duration::ZERO,
         backup_latency: Duration::from_millis(10),
+        attempt_timeout: AttemptTimeout::Share,
     }
 }
 
@@ -110,10 +113,11 @@ async fn run(
     deadline: Option<Instant>,
     fake: &Fake,
 ) -> Result<(String, String), Failure<FakeError>> {
-    execute(router, mode, p, &REQ, deadline, |k, left| {
-        fake.call(k, left)
+    execute(router, mode, p, &REQ, deadline, |t, left| {
+        fake.call(t.key().to_owned(), left)
     })
     .await
+    .map(|(k, v)| (k.to_string(), v))
 }
 
 fn ms(n: u64) -> Duration {
@@ -248,7 +252,11 @@ async fn retries_share_the_deadline() {
     let r = router(3, None);
     let fake = Fake::new(|_, _| (40, Err(ErrorClass::Retryable)));
     let deadline = Instant::now() + ms(100);
-    let err = run(&r, FailMode::Failover, policy(10), Some(deadline), &fake)
+    let whole = RetryPolicy {
+        attempt_timeout: AttemptTimeout::Whole,
+        ..policy(10)
+    };
+    let err = run(&r, FailMode::Failover, whole, Some(deadline), &fake)
         .await
         .unwrap_err();
     assert!(matches!(err, Failure::Call(_)));
@@ -350,12 +358,12 @@ async fn fork_broadcast_inform() {
         "tcp@s1:1" => (10, Ok(())),
         _ => (1, Err(ErrorClass::Retryable)),
     });
-    let call = |k, left| fake.call(k, left);
+    let call = |t: Target, left| fake.call(t.key().to_owned(), left);
     let fork = execute_all(&r, AllMode::FirstSuccess, None, call)
         .await
         .unwrap();
     assert_eq!(fork.len(), 1);
-    assert_eq!(fork[0].0, "tcp@s1:1", "the fastest success wins");
+    assert_eq!(&*fork[0].0, "tcp@s1:1", "the fastest success wins");
 
     let broadcast = execute_all(&r, AllMode::AllSucceed, None, call).await;
     assert!(matches!(broadcast, Err(Failure::Call(_))));
@@ -365,13 +373,18 @@ async fn fork_broadcast_inform() {
     assert_eq!(inform.iter().filter(|(_, r)| r.is_ok()).count(), 2);
 
     let all_ok = Fake::new(|_, _| (1, Ok(())));
-    let all = execute_all(&r, AllMode::AllSucceed, None, |k, l| all_ok.call(k, l))
-        .await
-        .unwrap();
+    let all = execute_all(&r, AllMode::AllSucceed, None, |t, l| {
+        all_ok.call(t.key().to_owned(), l)
+    })
+    .await
+    .unwrap();
     assert_eq!(all.len(), 3);
 
     let none_ok = Fake::new(|_, _| (1, Err(ErrorClass::Retryable)));
-    let fork = execute_all(&r, AllMode::FirstSuccess, None, |k, l| none_ok.call(k, l)).await;
+    let fork = execute_all(&r, AllMode::FirstSuccess, None, |t, l| {
+        none_ok.call(t.key().to_owned(), l)
+    })
+    .await;
     assert!(matches!(fork, Err(Failure::Call(_))));
 }
 
@@ -433,4 +446,75 @@ async fn no_server_and_all_breakers_open() {
         run(&r, FailMode::Failover, policy(3), None, &fake).await,
         Err(Failure::AllBreakersOpen)
     ));
+}
+
+/// A server that never answers holds an attempt only for its share of the deadline; the
+/// retry on another server answers within the deadline.
+#[tokio::test(start_paused = true)]
+async fn failover_moves_on_when_a_share_of_the_deadline_runs_out() {
+    let r = router(3, None);
+    let hung = Fake::new(|s, _| (if s == "tcp@s0:1" { 3_600_000 } else { 1 }, Ok(())));
+    let call = |t: Target, left: Option<Duration>| {
+        let fut = hung.call(t.key().to_owned(), left);
+        async move {
+            match left {
+                Some(budget) => tokio::time::timeout(budget, fut)
+                    .await
+                    .unwrap_or(Err(FakeError(ErrorClass::Deadline))),
+                None => fut.await,
+            }
+        }
+    };
+    let deadline = Instant::now() + ms(2000);
+    let (server, _) = execute(
+        &r,
+        FailMode::Failover,
+        policy(3),
+        &REQ,
+        Some(deadline),
+        call,
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the call failed"));
+    assert_eq!(&*server, "tcp@s1:1");
+    let a = hung.attempts();
+    assert_eq!(a[0].server, "tcp@s0:1");
+    assert_eq!(a[0].left, Some(ms(500)), "a quarter of 2 s with 4 attempts");
+    assert_eq!(a[1].at, ms(500));
+    assert_eq!(a[1].left, Some(ms(500)), "a third of the 1.5 s left");
+
+    // The share is not taken under `Whole`, nor by calls without a deadline.
+    let whole = RetryPolicy {
+        attempt_timeout: AttemptTimeout::Whole,
+        ..policy(3)
+    };
+    assert_eq!(whole.budget(Some(ms(2000)), 4), (Some(ms(2000)), false));
+    assert_eq!(policy(3).budget(None, 4), (None, false));
+    let fixed = RetryPolicy {
+        attempt_timeout: AttemptTimeout::Fixed(ms(300)),
+        ..policy(3)
+    };
+    assert_eq!(fixed.budget(None, 4), (Some(ms(300)), true));
+    assert_eq!(fixed.budget(Some(ms(200)), 4), (Some(ms(200)), false));
+}
+
+/// The default breaker counts timeouts only: connection failures leave it closed (the
+/// reconnect backoff handles dead servers), timeouts open it.
+#[tokio::test(start_paused = true)]
+async fn default_breaker_counts_timeouts_not_connection_failures() {
+    let r = router(1, Some(BreakerPolicy::DEFAULT));
+    let refused = Fake::new(|_, _| (1, Err(ErrorClass::Retryable)));
+    for _ in 0..10 {
+        let _ = run(&r, FailMode::Failfast, policy(0), None, &refused).await;
+    }
+    assert_eq!(
+        refused.servers().len(),
+        10,
+        "connection failures never open it"
+    );
+    let hung = Fake::new(|_, _| (1, Err(ErrorClass::Deadline)));
+    for _ in 0..10 {
+        let _ = run(&r, FailMode::Failfast, policy(0), None, &hung).await;
+    }
+    assert_eq!(hung.servers().len(), 3, "three timeouts in a row open it");
 }

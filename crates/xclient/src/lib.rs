@@ -132,12 +132,21 @@
 //!
 //! # Health: breakers and connections
 //!
-//! With [`XClientOptions::breaker`] each server gets a [`CircuitBreaker`] (consecutive
-//! failures, or error rate over a window); an open breaker hides its server from the selector
-//! until a half-open probe succeeds. Connections are made on demand, one per server, with
-//! concurrent dials coalesced; a failed dial backs off ([`ReconnectBackoff`]); servers that
-//! leave discovery have their connections closed. See the [`breaker`] module for when to use
-//! which policy.
+//! Each server has a [`CircuitBreaker`] ([`XClientOptions::breaker`]; by default
+//! [`BreakerPolicy::DEFAULT`], 3 timeouts in a row, which takes a hung server out of
+//! rotation); an open breaker hides its server from the selector until a half-open probe
+//! succeeds. A Failover attempt gets a share of the call's deadline ([`AttemptTimeout`]), so a
+//! server that never answers costs a caller one share, and the call moves on. Connections are
+//! made on demand, one per server, with concurrent dials coalesced; a failed dial backs off
+//! ([`ReconnectBackoff`]), except that a trial dial goes through when every server is in
+//! backoff, so calls succeed again soon after an outage; servers that leave discovery have
+//! their connections closed. See the [`breaker`] module for when to use which policy.
+//!
+//! # Cost per call
+//!
+//! Nothing on the call path grows with the number of servers: selection works on the shared
+//! list, and what selectors, breakers and connections need per server is computed once per
+//! discovery update into a snapshot that calls load without a lock.
 //!
 //! # Plugins and tracing
 //!
@@ -168,7 +177,7 @@ pub use discovery::{
 };
 pub use error::XClientError;
 pub use fail_mode::FailMode;
-pub use options::{ReconnectBackoff, XClientOptions};
+pub use options::{AttemptTimeout, ReconnectBackoff, XClientOptions};
 pub use plugin::{CallInfo, ClientPlugin};
 pub use pool::{OneClient, XClientPool};
 pub use selector::{SelectMode, SelectRequest, Selector};

@@ -35,9 +35,32 @@ impl ReconnectBackoff {
     }
 }
 
+/// How much of a call's deadline one Failover attempt may use.
+///
+/// A server that accepts a request and never answers (hung, stopped, overloaded) holds the
+/// attempt until its time budget ends. With the whole deadline as budget (rpcx's behaviour),
+/// the call then fails although other servers were fine. With a share, the attempt gives up
+/// early enough for the remaining attempts to run elsewhere. The cost: an answer slower than
+/// its share is abandoned and the request retried (so it may run twice, as any retry of a
+/// timeout may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AttemptTimeout {
+    /// Each attempt gets what is left of the deadline divided by the attempts left (with
+    /// 3 retries and a 2 s deadline: 500 ms). Calls without a deadline are not cut. Default.
+    #[default]
+    Share,
+    /// Each attempt gets at most this, deadline or not.
+    Fixed(Duration),
+    /// Each attempt may use all that is left of the deadline (rpcx's behaviour).
+    Whole,
+}
+
 /// Settings of an [`XClient`](crate::XClient). `XClientOptions::default()` is rpcx's
-/// `DefaultOption`: 3 retries, no retry interval, 10 ms backup latency, 1 s connect timeout,
-/// MsgPack.
+/// `DefaultOption` (3 retries, no retry interval, 10 ms backup latency, 1 s connect timeout,
+/// MsgPack) plus two resilience defaults rpcx lacks: a breaker that takes a hung server out of
+/// rotation ([`BreakerPolicy::DEFAULT`]) and a per-attempt share of the deadline
+/// ([`AttemptTimeout::Share`]).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct XClientOptions {
@@ -57,8 +80,11 @@ pub struct XClientOptions {
     pub group: Option<String>,
     /// An extra filter on discovered servers (rpcx `SetFilter`).
     pub filter: Option<FilterFn>,
-    /// Per-server circuit breakers (rpcx `GenBreaker`); default none.
+    /// Per-server circuit breakers (rpcx `GenBreaker`); default [`BreakerPolicy::DEFAULT`]
+    /// (3 timeouts in a row open it for 1 s); `None` turns breakers off.
     pub breaker: Option<BreakerPolicy>,
+    /// How much of the deadline one Failover attempt may use (default a share).
+    pub attempt_timeout: AttemptTimeout,
     /// The client's `(latitude, longitude)` for the Closest selector.
     pub position: Option<(f64, f64)>,
     /// A deadline applied to calls that set none (default none).
@@ -82,7 +108,8 @@ impl Default for XClientOptions {
             reconnect_backoff: ReconnectBackoff::default(),
             group: None,
             filter: None,
-            breaker: None,
+            breaker: Some(BreakerPolicy::DEFAULT),
+            attempt_timeout: AttemptTimeout::Share,
             position: None,
             default_timeout: None,
             client: ClientOptions::default(),
@@ -103,6 +130,7 @@ impl fmt::Debug for XClientOptions {
             .field("group", &self.group)
             .field("filter", &self.filter.is_some())
             .field("breaker", &self.breaker)
+            .field("attempt_timeout", &self.attempt_timeout)
             .field("position", &self.position)
             .field("default_timeout", &self.default_timeout)
             .field("client", &self.client)
@@ -151,9 +179,19 @@ impl XClientOptions {
         self.filter = Some(Arc::new(f));
         self
     }
-    /// Turns on per-server circuit breakers.
+    /// Sets the per-server circuit breaker policy.
     pub fn breaker(mut self, policy: BreakerPolicy) -> Self {
         self.breaker = Some(policy);
+        self
+    }
+    /// Turns per-server circuit breakers off.
+    pub fn no_breaker(mut self) -> Self {
+        self.breaker = None;
+        self
+    }
+    /// Sets how much of the deadline one Failover attempt may use.
+    pub fn attempt_timeout(mut self, t: AttemptTimeout) -> Self {
+        self.attempt_timeout = t;
         self
     }
     /// Sets the client's position for the Closest selector.

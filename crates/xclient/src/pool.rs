@@ -26,9 +26,10 @@ impl XClientPool {
         service_path: &str,
         fail_mode: FailMode,
         select_mode: SelectMode,
-        discovery: Arc<dyn Discovery>,
+        discovery: impl Discovery,
         options: XClientOptions,
     ) -> Result<XClientPool, XClientError> {
+        let discovery: Arc<dyn Discovery> = Arc::new(discovery);
         let clients = (0..count.max(1))
             .map(|_| {
                 XClient::new(
@@ -76,11 +77,11 @@ impl OneClient {
     pub fn new(
         fail_mode: FailMode,
         select_mode: SelectMode,
-        template: Arc<dyn Discovery>,
+        template: impl Discovery,
         options: XClientOptions,
     ) -> OneClient {
         OneClient {
-            template,
+            template: Arc::new(template),
             fail_mode,
             select_mode,
             options,

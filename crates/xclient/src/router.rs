@@ -1,11 +1,20 @@
 //! The usable server list, the selector and the breakers: who may take the next call.
+//!
+//! Everything a call needs to choose a server lives in one immutable [`Snapshot`], rebuilt
+//! once per discovery update (keys, positions, breakers, connection slots) and swapped in
+//! atomically. A call loads it without a lock, lets the selector choose on the shared list
+//! itself (no copy), and claims the chosen server's breaker. Only when that server cannot be
+//! used (its breaker is open, or this call already failed there) is the selector asked again
+//! on a list of the usable servers, which costs a copy.
 
 use crate::breaker::{BreakerPolicy, CircuitBreaker};
+use crate::connections::Slot;
 use crate::discovery::{ServerEntry, ServerList};
 use crate::plugin::Plugins;
 use crate::selector::{SelectRequest, Selector};
+use arc_swap::ArcSwap;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 /// How a failed attempt is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +36,87 @@ pub(crate) trait Classify {
     fn class(&self) -> ErrorClass;
 }
 
+/// Everything selection needs, computed once per discovery update.
+pub(crate) struct Snapshot {
+    list: ServerList,
+    keys: Box<[Arc<str>]>,
+    index: HashMap<Arc<str>, usize>,
+    breakers: Box<[Option<Arc<CircuitBreaker>>]>,
+    slots: Box<[Arc<Slot>]>,
+    selector: Arc<dyn Selector>,
+    needs_args: bool,
+}
+
+impl Snapshot {
+    /// The position of `entry` in the list: by address when the selector returned an
+    /// element of the shared list, by key otherwise.
+    fn position_of(&self, entry: &ServerEntry) -> Option<usize> {
+        let base = self.list.as_ptr() as usize;
+        let at = entry as *const ServerEntry as usize;
+        let size = std::mem::size_of::<ServerEntry>();
+        if at >= base && at < base + self.list.len() * size && (at - base) % size == 0 {
+            return Some((at - base) / size);
+        }
+        self.index.get(entry.key()).copied()
+    }
+
+    fn ready(&self, pos: usize) -> bool {
+        self.breakers[pos].as_ref().is_none_or(|b| b.is_ready())
+    }
+
+    fn claim(self: &Arc<Self>, pos: usize) -> Option<Picked> {
+        if let Some(b) = &self.breakers[pos] {
+            if !b.try_acquire() {
+                return None;
+            }
+        }
+        Some(Picked {
+            target: Target {
+                snap: self.clone(),
+                pos,
+            },
+            settled: false,
+        })
+    }
+}
+
+/// The server of one attempt: its key and its connection slot.
+#[derive(Clone)]
+pub(crate) struct Target {
+    snap: Arc<Snapshot>,
+    pos: usize,
+}
+
+impl Target {
+    /// The server key.
+    pub(crate) fn key(&self) -> &str {
+        &self.snap.keys[self.pos]
+    }
+
+    /// The server key, shared.
+    pub(crate) fn shared_key(&self) -> &Arc<str> {
+        &self.snap.keys[self.pos]
+    }
+
+    /// The server's connection slot.
+    pub(crate) fn slot(&self) -> &Slot {
+        &self.snap.slots[self.pos]
+    }
+
+    fn breaker(&self) -> Option<&Arc<CircuitBreaker>> {
+        self.snap.breakers[self.pos].as_ref()
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 /// A server chosen for one attempt, holding its breaker claim until the outcome is known.
 pub(crate) struct Picked {
-    pub(crate) entry: ServerEntry,
-    breaker: Option<Arc<CircuitBreaker>>,
+    pub(crate) target: Target,
     settled: bool,
 }
 
@@ -38,11 +124,16 @@ impl Picked {
     /// Records the outcome of the attempt on the server's breaker.
     pub(crate) fn settle(mut self, outcome: Option<ErrorClass>) {
         self.settled = true;
-        let Some(b) = &self.breaker else { return };
+        let Some(b) = self.target.breaker() else {
+            return;
+        };
         match outcome {
             None | Some(ErrorClass::Service) => b.record_success(),
-            Some(ErrorClass::Retryable | ErrorClass::Deadline) => b.record_failure(),
-            Some(ErrorClass::Local) => b.release(),
+            Some(ErrorClass::Deadline) => b.record_failure(),
+            Some(ErrorClass::Retryable) if b.policy().counts_connection_failures() => {
+                b.record_failure()
+            }
+            Some(ErrorClass::Retryable | ErrorClass::Local) => b.release(),
         }
     }
 }
@@ -52,7 +143,7 @@ impl Drop for Picked {
         // An attempt abandoned mid-flight (the caller went away, a backup request lost the
         // race) says nothing about the server; give a half-open probe back.
         if !self.settled {
-            if let Some(b) = &self.breaker {
+            if let Some(b) = self.target.breaker() {
                 b.release();
             }
         }
@@ -61,10 +152,10 @@ impl Drop for Picked {
 
 /// The live routing state of one XClient.
 pub(crate) struct Router {
-    servers: RwLock<ServerList>,
-    selector: RwLock<Arc<dyn Selector>>,
+    state: ArcSwap<Snapshot>,
+    /// Serializes writers (updates, selector changes); never taken by a call.
+    writer: Mutex<()>,
     breaker_policy: Option<BreakerPolicy>,
-    breakers: Mutex<HashMap<String, Arc<CircuitBreaker>>>,
     plugins: Plugins,
 }
 
@@ -74,117 +165,167 @@ impl Router {
         breaker_policy: Option<BreakerPolicy>,
         plugins: Plugins,
     ) -> Router {
+        let needs_args = selector.needs_args();
         Router {
-            servers: RwLock::new(Arc::from(Vec::new())),
-            selector: RwLock::new(selector),
+            state: ArcSwap::from_pointee(Snapshot {
+                list: Arc::from(Vec::new()),
+                keys: Box::default(),
+                index: HashMap::new(),
+                breakers: Box::default(),
+                slots: Box::default(),
+                selector,
+                needs_args,
+            }),
+            writer: Mutex::new(()),
             breaker_policy,
-            breakers: Mutex::new(HashMap::new()),
             plugins,
         }
     }
 
-    /// Installs a new (already filtered) list.
-    pub(crate) fn set_servers(&self, list: ServerList) {
-        self.selector().update_servers(&list);
-        self.breakers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|k, _| list.iter().any(|s| s.key() == k));
-        *self.servers.write().unwrap_or_else(|p| p.into_inner()) = list;
+    /// Installs a new (already filtered) list whose connection slots are `slots` (same
+    /// order). Breakers of servers that stay are kept. Linear in the list.
+    pub(crate) fn set_servers(&self, list: ServerList, slots: Vec<Arc<Slot>>) {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.state.load_full();
+        let keys: Box<[Arc<str>]> = list
+            .iter()
+            .map(|s| match old.index.get_key_value(s.key()) {
+                Some((k, _)) => k.clone(),
+                None => Arc::from(s.key()),
+            })
+            .collect();
+        let index: HashMap<Arc<str>, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let breakers = keys
+            .iter()
+            .map(|k| {
+                let policy = self.breaker_policy?;
+                Some(
+                    old.index
+                        .get(k)
+                        .and_then(|&i| old.breakers[i].clone())
+                        .unwrap_or_else(|| Arc::new(CircuitBreaker::new(policy))),
+                )
+            })
+            .collect();
+        old.selector.update_servers(&list);
+        self.state.store(Arc::new(Snapshot {
+            list,
+            keys,
+            index,
+            breakers,
+            slots: slots.into_boxed_slice(),
+            selector: old.selector.clone(),
+            needs_args: old.needs_args,
+        }));
     }
 
     /// The current (filtered) list.
     pub(crate) fn servers(&self) -> ServerList {
-        self.servers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.state.load().list.clone()
     }
 
-    pub(crate) fn selector(&self) -> Arc<dyn Selector> {
-        self.selector
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// True when the selector reads the encoded arguments.
+    pub(crate) fn needs_args(&self) -> bool {
+        self.state.load().needs_args
     }
 
     pub(crate) fn set_selector(&self, selector: Arc<dyn Selector>) {
-        selector.update_servers(&self.servers());
-        *self.selector.write().unwrap_or_else(|p| p.into_inner()) = selector;
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.state.load_full();
+        selector.update_servers(&old.list);
+        self.state.store(Arc::new(Snapshot {
+            list: old.list.clone(),
+            keys: old.keys.clone(),
+            index: old.index.clone(),
+            breakers: old.breakers.clone(),
+            slots: old.slots.clone(),
+            needs_args: selector.needs_args(),
+            selector,
+        }));
     }
 
-    /// The breaker of `key`, if breakers are on.
+    /// The breaker of `key`, if breakers are on and the server is listed.
     pub(crate) fn breaker(&self, key: &str) -> Option<Arc<CircuitBreaker>> {
-        let policy = self.breaker_policy?;
-        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
-        Some(
-            breakers
-                .entry(key.to_owned())
-                .or_insert_with(|| Arc::new(CircuitBreaker::new(policy)))
-                .clone(),
-        )
-    }
-
-    fn ready(&self, key: &str) -> bool {
-        self.breaker(key).is_none_or(|b| b.is_ready())
+        let snap = self.state.load();
+        let &pos = snap.index.get(key)?;
+        snap.breakers[pos].clone()
     }
 
     /// Selects a server for `req` among the servers whose breaker lets calls through,
     /// avoiding the keys in `avoid` while any other server is usable.
-    pub(crate) fn pick(&self, req: &SelectRequest<'_>, avoid: &[String]) -> Pick {
-        let all = self.servers();
-        if all.is_empty() {
+    pub(crate) fn pick(&self, req: &SelectRequest<'_>, avoid: &[Arc<str>]) -> Pick {
+        let snap = self.state.load_full();
+        if snap.list.is_empty() {
             return Pick::NoServer;
         }
-        let mut usable: Vec<ServerEntry> = all
-            .iter()
-            .filter(|s| self.ready(s.key()))
-            .cloned()
+        // The common case: the selector's choice on the whole shared list is usable.
+        let chosen =
+            self.plugins
+                .wrap_select(req, &snap.list, snap.selector.select(req, &snap.list));
+        if let Some(pos) = chosen.and_then(|c| snap.position_of(c)) {
+            if !avoid.iter().any(|a| **a == *snap.keys[pos]) {
+                if let Some(p) = snap.claim(pos) {
+                    return Pick::Server(p);
+                }
+            }
+        }
+        self.pick_among_usable(&snap, req, avoid)
+    }
+
+    /// Selection on a copy of the usable servers: some server cannot be used right now.
+    fn pick_among_usable(
+        &self,
+        snap: &Arc<Snapshot>,
+        req: &SelectRequest<'_>,
+        avoid: &[Arc<str>],
+    ) -> Pick {
+        let mut usable: Vec<ServerEntry> = (0..snap.list.len())
+            .filter(|&i| snap.ready(i))
+            .map(|i| snap.list[i].clone())
             .collect();
         if usable.is_empty() {
             return Pick::AllBreakersOpen;
         }
-        if usable.iter().any(|s| !avoid.iter().any(|a| a == s.key())) {
-            usable.retain(|s| !avoid.iter().any(|a| a == s.key()));
+        let avoided = |s: &ServerEntry| avoid.iter().any(|a| **a == *s.key());
+        if usable.iter().any(|s| !avoided(s)) {
+            usable.retain(|s| !avoided(s));
         }
-        let selector = self.selector();
         while !usable.is_empty() {
             let chosen = self
                 .plugins
-                .wrap_select(req, &usable, selector.select(req, &usable));
+                .wrap_select(req, &usable, snap.selector.select(req, &usable));
             let Some(chosen) = chosen else { break };
-            let key = chosen.key().to_owned();
-            match self.claim(chosen.clone()) {
+            let Some(pos) = snap.index.get(chosen.key()).copied() else {
+                break;
+            };
+            match snap.claim(pos) {
                 Some(p) => return Pick::Server(p),
                 // Lost a race for a half-open probe: choose again without it.
-                None => usable.retain(|s| s.key() != key),
+                None => usable.retain(|s| *s.key() != *snap.keys[pos]),
             }
         }
         Pick::AllBreakersOpen
     }
 
-    /// Claims `entry` for one attempt, if its breaker allows.
-    pub(crate) fn claim(&self, entry: ServerEntry) -> Option<Picked> {
-        let breaker = self.breaker(entry.key());
-        if let Some(b) = &breaker {
-            if !b.try_acquire() {
-                return None;
-            }
-        }
-        Some(Picked {
-            entry,
-            breaker,
-            settled: false,
-        })
+    /// Claims the server `key` again (Failtry), if it is still listed and its breaker allows.
+    /// `Err(true)` when it is listed but its breaker refuses, `Err(false)` when it is gone.
+    pub(crate) fn claim_key(&self, key: &str) -> Result<Picked, bool> {
+        let snap = self.state.load_full();
+        let &pos = snap.index.get(key).ok_or(false)?;
+        snap.claim(pos).ok_or(true)
     }
 
     /// Claims every usable server (fork, broadcast, inform).
     pub(crate) fn claim_all(&self) -> Result<Vec<Picked>, Pick> {
-        let all = self.servers();
-        if all.is_empty() {
+        let snap = self.state.load_full();
+        if snap.list.is_empty() {
             return Err(Pick::NoServer);
         }
-        let picked: Vec<Picked> = all.iter().filter_map(|s| self.claim(s.clone())).collect();
+        let picked: Vec<Picked> = (0..snap.list.len()).filter_map(|i| snap.claim(i)).collect();
         if picked.is_empty() {
             return Err(Pick::AllBreakersOpen);
         }

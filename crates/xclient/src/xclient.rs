@@ -7,12 +7,13 @@ use crate::error::{XClientError, classify_client_error};
 use crate::fail_mode::{AllMode, FailMode, Failure, RetryPolicy, execute, execute_all};
 use crate::options::XClientOptions;
 use crate::plugin::{CallInfo, Plugins};
-use crate::router::{ErrorClass, Router};
+use crate::router::{ErrorClass, Router, Target};
 use crate::selector::{SelectMode, SelectRequest, Selector};
+use arc_swap::ArcSwapOption;
 use fastrpc_client::{CallOptions, ClientError, Message, Payload, Reply, ServiceError};
-use fastrpc_core::keys;
+use fastrpc_core::{ByteStr, keys};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -44,6 +45,8 @@ pub struct XClient {
 
 struct Inner {
     service_path: String,
+    /// The service path as the frame carries it, shared by every request (no copy per call).
+    service_path_frame: ByteStr,
     fail_mode: FailMode,
     select_mode: SelectMode,
     policy: RetryPolicy,
@@ -52,7 +55,7 @@ struct Inner {
     router: Router,
     conns: Connections,
     plugins: Plugins,
-    auth: RwLock<Option<String>>,
+    auth: ArcSwapOption<String>,
     watch_task: Mutex<Option<JoinHandle<()>>>,
     push_rx: Mutex<Option<mpsc::Receiver<ServerPush>>>,
     closed: AtomicBool,
@@ -85,11 +88,14 @@ impl Drop for Inner {
 impl XClient {
     /// A client for `service_path` (rpcx's `NewXClient`). Fails with
     /// [`XClientError::NoSelector`] for `SelectByUser` (use [`with_selector`](Self::with_selector)).
+    ///
+    /// `discovery` is any [`Discovery`]: a discovery by value, an `Arc` of one, or an
+    /// `Arc<dyn Discovery>`.
     pub fn new(
         service_path: impl Into<String>,
         fail_mode: FailMode,
         select_mode: SelectMode,
-        discovery: Arc<dyn Discovery>,
+        discovery: impl Discovery,
         options: XClientOptions,
     ) -> Result<XClient, XClientError> {
         let selector = select_mode
@@ -100,7 +106,7 @@ impl XClient {
             fail_mode,
             select_mode,
             selector,
-            discovery,
+            &discovery,
             options,
         ))
     }
@@ -110,7 +116,7 @@ impl XClient {
         service_path: impl Into<String>,
         fail_mode: FailMode,
         selector: Arc<dyn Selector>,
-        discovery: Arc<dyn Discovery>,
+        discovery: impl Discovery,
         options: XClientOptions,
     ) -> XClient {
         XClient::build(
@@ -118,7 +124,7 @@ impl XClient {
             fail_mode,
             SelectMode::SelectByUser,
             selector,
-            discovery,
+            &discovery,
             options,
         )
     }
@@ -128,7 +134,7 @@ impl XClient {
         fail_mode: FailMode,
         select_mode: SelectMode,
         selector: Arc<dyn Selector>,
-        discovery: Arc<dyn Discovery>,
+        discovery: &dyn Discovery,
         mut options: XClientOptions,
     ) -> XClient {
         options.client.connect_timeout = options.connect_timeout;
@@ -145,6 +151,7 @@ impl XClient {
                 retries: options.retries,
                 retry_interval: options.retry_interval,
                 backup_latency: options.backup_latency,
+                attempt_timeout: options.attempt_timeout,
             },
             filter: ServerFilter {
                 group: options.group.clone(),
@@ -158,10 +165,11 @@ impl XClient {
                 push_tx,
             ),
             plugins,
-            auth: RwLock::new(options.client.auth_token.clone()),
+            auth: ArcSwapOption::new(options.client.auth_token.clone().map(Arc::new)),
             watch_task: Mutex::new(None),
             push_rx: Mutex::new(push_rx),
             closed: AtomicBool::new(false),
+            service_path_frame: ByteStr::from(service_path.clone()),
             service_path,
             fail_mode,
             select_mode,
@@ -197,15 +205,12 @@ impl XClient {
 
     /// The breaker state of `server`, when breakers are on and the server is listed.
     pub fn breaker_state(&self, server: &str) -> Option<BreakerState> {
-        if !self.servers().iter().any(|s| s.key() == server) {
-            return None;
-        }
         self.inner.router.breaker(server).map(|b| b.state())
     }
 
     /// Sets the token sent as `__AUTH` on every call (rpcx `Auth`).
     pub fn auth(&self, token: impl Into<String>) {
-        *self.inner.auth.write().unwrap_or_else(|p| p.into_inner()) = Some(token.into());
+        self.inner.auth.store(Some(Arc::new(token.into())));
     }
 
     /// Replaces the selector (rpcx `SetSelector`).
@@ -423,7 +428,7 @@ impl XClient {
             .map(|all| {
                 all.into_iter()
                     .map(|(key, r)| Receipt {
-                        address: key.clone(),
+                        address: key.to_string(),
                         result: r.and_then(|res| decode_reply::<R>(key, res)),
                     })
                     .collect::<Vec<_>>()
@@ -462,7 +467,7 @@ impl XClient {
             .serialize_type
             .or_else(A::preferred_serialize_type)
             .unwrap_or(copts.serialize_type);
-        let mut msg = Message::request(inner.service_path.clone(), method.to_owned());
+        let mut msg = Message::request(inner.service_path_frame.clone(), method.to_owned());
         msg.header.set_serialize_type(st);
         msg.header.set_oneway(oneway);
         msg.payload = args.to_bytes(st).map_err(XClientError::Encode)?;
@@ -471,8 +476,8 @@ impl XClient {
             msg.header.set_compress_type(ct);
         }
         msg.metadata = opts.metadata.clone();
-        if let Some(token) = &*inner.auth.read().unwrap_or_else(|p| p.into_inner()) {
-            msg.metadata.insert(keys::AUTH, token.clone());
+        if let Some(token) = &*inner.auth.load() {
+            msg.metadata.insert(keys::AUTH, token.as_str().to_owned());
         }
         let deadline = opts
             .timeout
@@ -489,7 +494,7 @@ struct PreparedCall {
 
 impl PreparedCall {
     fn select_request<'a>(&'a self, inner: &'a Inner, method: &'a str) -> SelectRequest<'a> {
-        let args: &[u8] = if inner.router.selector().needs_args() {
+        let args: &[u8] = if inner.router.needs_args() {
             &self.msg.payload
         } else {
             &[]
@@ -504,25 +509,28 @@ impl PreparedCall {
 
 impl Inner {
     fn apply(&self, list: &ServerList) {
-        let usable = self.filter.apply(list);
-        let keys: Vec<&str> = usable.iter().map(|s| s.key()).collect();
-        self.conns.retain(&keys);
+        let started = Instant::now();
+        let usable = self.filter.apply_shared(list);
+        let slots = self.conns.update(&usable);
+        let servers = usable.len();
+        self.router.set_servers(usable, slots);
         tracing::debug!(
             service = %self.service_path,
-            servers = usable.len(),
+            servers,
+            took = ?started.elapsed(),
             "server list updated"
         );
-        self.router.set_servers(usable);
     }
 
     /// One attempt on one server: connect (cached), send, read the reply.
     async fn attempt(
         &self,
-        key: String,
+        target: Target,
         template: &Message,
         left: Option<Duration>,
     ) -> Result<Option<Message>, XClientError> {
-        let client = self.conns.get(&key).await?;
+        let key = target.key();
+        let client = self.conns.get(key, target.slot()).await?;
         let mut msg = template.clone();
         if let Some(left) = left {
             msg.metadata
@@ -539,7 +547,7 @@ impl Inner {
                 if res.header.is_error() {
                     let message = res.error_text().unwrap_or_default().to_owned();
                     return Err(XClientError::Call {
-                        server: key,
+                        server: key.to_owned(),
                         source: ClientError::Service(ServiceError {
                             message,
                             payload: res.payload,
@@ -553,10 +561,10 @@ impl Inner {
             Ok(None) => Ok(None),
             Err(source) => {
                 if classify_client_error(&source) == ErrorClass::Retryable {
-                    self.conns.discard(&key, &client);
+                    self.conns.discard(target.slot(), &client);
                 }
                 Err(XClientError::Call {
-                    server: key,
+                    server: key.to_owned(),
                     source,
                 })
             }
@@ -642,16 +650,16 @@ fn server_metadata(key: &str) -> fastrpc_client::Metadata {
     m
 }
 
-fn decode_reply<R: Payload>(key: String, res: Option<Message>) -> Result<Reply<R>, XClientError> {
+fn decode_reply<R: Payload>(key: Arc<str>, res: Option<Message>) -> Result<Reply<R>, XClientError> {
     let res = res.unwrap_or_default();
     let value = R::decode(res.header.serialize_type(), res.payload).map_err(|source| {
         XClientError::Decode {
-            server: key.clone(),
+            server: key.to_string(),
             source,
         }
     })?;
     let mut metadata = res.metadata;
-    metadata.insert(keys::SERVER_ADDRESS, key);
+    metadata.insert(keys::SERVER_ADDRESS, key.to_string());
     Ok(Reply { value, metadata })
 }
 

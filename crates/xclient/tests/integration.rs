@@ -2,9 +2,9 @@
 
 use fastrpc_server::{Context, Metadata, Server, ServerHandle, ServiceError};
 use fastrpc_xclient::{
-    BreakerPolicy, BreakerState, CallInfo, CallOptions, ClientPlugin, Discovery, FailMode,
-    MultipleServersDiscovery, OneClient, Peer2PeerDiscovery, SelectMode, ServerEntry, XClient,
-    XClientError, XClientOptions, XClientPool,
+    AttemptTimeout, BreakerPolicy, BreakerState, CallInfo, CallOptions, ClientPlugin, Discovery,
+    FailMode, MultipleServersDiscovery, OneClient, Peer2PeerDiscovery, SelectMode, ServerEntry,
+    XClient, XClientError, XClientOptions, XClientPool,
 };
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -345,7 +345,24 @@ async fn silent_server_trips_its_breaker_and_traffic_moves_away() {
     let xc = xclient(&d, FailMode::Failover, opts);
     assert_eq!(xc.breaker_state(&hole), Some(BreakerState::Closed));
 
+    // Each Failover attempt gets a share of the 300 ms deadline: the silent server holds a
+    // call for its share, then the call moves on; after two such timeouts the breaker opens.
     let timeout = CallOptions::default().timeout(Duration::from_millis(300));
+    for n in 0..30u64 {
+        let r = xc
+            .call_with::<_, WhoReply>("Who", &n, timeout.clone())
+            .await
+            .unwrap_or_else(|e| panic!("call {n} failed: {e}"));
+        assert_ne!(r.value.server, "");
+    }
+    assert_eq!(xc.breaker_state(&hole), Some(BreakerState::Open));
+    assert_eq!(a.calls() + b.calls(), 30);
+
+    // With the whole deadline per attempt (rpcx's way) the timeout fails the call.
+    let opts = quick_options()
+        .breaker(BreakerPolicy::consecutive(2, Duration::from_secs(60)))
+        .attempt_timeout(AttemptTimeout::Whole);
+    let xc = xclient(&d, FailMode::Failover, opts);
     let mut timeouts = 0;
     for n in 0..30u64 {
         match xc
@@ -363,7 +380,6 @@ async fn silent_server_trips_its_breaker_and_traffic_moves_away() {
     }
     assert_eq!(timeouts, 2, "the breaker opened after two timeouts");
     assert_eq!(xc.breaker_state(&hole), Some(BreakerState::Open));
-    assert_eq!(a.calls() + b.calls(), 28);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

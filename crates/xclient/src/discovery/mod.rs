@@ -53,6 +53,16 @@ impl ServerFilter {
     pub fn apply(&self, list: &[ServerEntry]) -> ServerList {
         list.iter().filter(|e| self.accepts(e)).cloned().collect()
     }
+
+    /// Like [`apply`](Self::apply), but shares `list` itself when every server is accepted
+    /// (the common case), without copying an entry.
+    pub fn apply_shared(&self, list: &ServerList) -> ServerList {
+        if list.iter().all(|e| self.accepts(e)) {
+            list.clone()
+        } else {
+            self.apply(list)
+        }
+    }
 }
 
 impl fmt::Debug for ServerFilter {

@@ -2,6 +2,8 @@
 
 use super::{SelectRequest, Selector};
 use crate::discovery::ServerEntry;
+use arc_swap::ArcSwapOption;
+use std::sync::Arc;
 
 /// The Earth radius rpcx uses for haversine distances, in metres.
 pub const EARTH_RADIUS_METERS: f64 = 6_378_100.0;
@@ -18,9 +20,23 @@ pub fn haversine_meters(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Picks the server nearest to the client (select mode 5), by the servers' `latitude` and
 /// `longitude` metadata. Servers without a position count as infinitely far; when no server
 /// has one, the first usable server is taken. Ties go to the first in the list.
-#[derive(Debug, Clone, Copy)]
+///
+/// The nearest server of the whole list is found once per server-list update, so a pick is
+/// O(1); only on a list it was not computed for (a server skipped: its breaker is open) are
+/// the distances computed again.
+#[derive(Debug)]
 pub struct Closest {
     position: (f64, f64),
+    nearest: ArcSwapOption<Nearest>,
+}
+
+/// The nearest server of one list: the list's address and length, its position and key.
+#[derive(Debug)]
+struct Nearest {
+    list_addr: usize,
+    len: usize,
+    pos: usize,
+    key: Box<str>,
 }
 
 impl Closest {
@@ -29,7 +45,25 @@ impl Closest {
     pub fn new(latitude: f64, longitude: f64) -> Closest {
         Closest {
             position: (latitude, longitude),
+            nearest: ArcSwapOption::empty(),
         }
+    }
+
+    fn nearest<'s>(&self, servers: &'s [ServerEntry]) -> Option<(usize, &'s ServerEntry)> {
+        let distance = |s: &ServerEntry| {
+            s.position()
+                .map_or(f64::INFINITY, |p| haversine_meters(self.position, p))
+        };
+        let mut best = (0, servers.first()?);
+        let mut best_d = distance(best.1);
+        for (i, s) in servers.iter().enumerate().skip(1) {
+            let d = distance(s);
+            if d < best_d {
+                best = (i, s);
+                best_d = d;
+            }
+        }
+        Some(best)
     }
 }
 
@@ -39,20 +73,27 @@ impl Selector for Closest {
         _req: &SelectRequest<'_>,
         servers: &'s [ServerEntry],
     ) -> Option<&'s ServerEntry> {
-        let distance = |s: &ServerEntry| {
-            s.position()
-                .map_or(f64::INFINITY, |p| haversine_meters(self.position, p))
-        };
-        let mut best = servers.first()?;
-        let mut best_d = distance(best);
-        for s in &servers[1..] {
-            let d = distance(s);
-            if d < best_d {
-                best = s;
-                best_d = d;
+        if let Some(n) = &*self.nearest.load() {
+            if servers.as_ptr() as usize == n.list_addr
+                && servers.len() == n.len
+                && servers[n.pos].key() == &*n.key
+            {
+                return Some(&servers[n.pos]);
             }
         }
-        Some(best)
+        self.nearest(servers).map(|(_, s)| s)
+    }
+
+    fn update_servers(&self, servers: &[ServerEntry]) {
+        let nearest = self.nearest(servers).map(|(pos, s)| {
+            Arc::new(Nearest {
+                list_addr: servers.as_ptr() as usize,
+                len: servers.len(),
+                pos,
+                key: Box::from(s.key()),
+            })
+        });
+        self.nearest.store(nearest);
     }
 }
 
@@ -81,6 +122,17 @@ mod tests {
         assert_eq!(
             in_hangzhou.select(&req(b""), &list).unwrap().key(),
             "tcp@shanghai:1"
+        );
+        in_hangzhou.update_servers(&list);
+        assert_eq!(
+            in_hangzhou.select(&req(b""), &list).unwrap().key(),
+            "tcp@shanghai:1",
+            "precomputed"
+        );
+        assert_eq!(
+            in_hangzhou.select(&req(b""), &list[..2]).unwrap().key(),
+            "tcp@beijing:1",
+            "a subset is measured again"
         );
         let in_paris = Closest::new(48.8566, 2.3522);
         assert_eq!(

@@ -12,20 +12,26 @@
 //! | [`Closest`] (5) | shortest great-circle distance | servers carry `latitude`/`longitude` and the client knows its own |
 //! | `SelectByUser` (1000) | your [`Selector`] | none of the above fits |
 //!
-//! A selector sees only the servers the client may use right now: the discovery list after
-//! filtering, minus servers whose circuit breaker is open (and, on a Failover retry, minus the
-//! servers that already failed this call when others remain). So a strategy never has to know
-//! about health; it only has to choose among what it is given.
+//! A selector is first shown the client's whole usable list (the discovery list after
+//! filtering), as the shared slice itself, without a copy: that is the common case and costs
+//! nothing per server. If the server it picks cannot take the call (its circuit breaker is
+//! open, or this call already failed there on a Failover retry), it is asked again with a list
+//! of only the servers that can. So a strategy never has to know about health; it only has to
+//! choose among what it is given. Work that depends only on the list belongs in
+//! [`Selector::update_servers`], which runs once per discovery update: the built-in selectors
+//! precompute their rings, hashes and positions there, so that a pick costs O(1) (O(log n)
+//! for consistent hashing) whatever the number of servers.
 
 mod closest;
 mod consistent;
 #[cfg(feature = "ping")]
 mod ping;
 mod random;
+mod ring;
 mod weighted;
 
 pub use closest::{Closest, EARTH_RADIUS_METERS, haversine_meters};
-pub use consistent::{ConsistentHash, hash_request};
+pub use consistent::{ConsistentHash, VIRTUAL_NODES, hash_request};
 #[cfg(feature = "ping")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
 pub use ping::{WeightedIcmp, weight_from_rtt};
@@ -49,8 +55,10 @@ pub struct SelectRequest<'a> {
 
 /// A load-balancing strategy (rpcx's `Selector`; implement it for `SelectByUser`).
 pub trait Selector: Send + Sync + 'static {
-    /// Chooses one of `servers` for `req`, or `None` when none fits. `servers` is never empty
-    /// and holds only usable servers (filtered, breaker closed).
+    /// Chooses one of `servers` for `req`, or `None` when none fits. `servers` is never
+    /// empty: first the whole filtered list (the slice last given to
+    /// [`update_servers`](Self::update_servers)), then, if the choice cannot be used right
+    /// now, only the usable servers. Called on every call: keep it O(1) or O(log n).
     fn select<'s>(
         &self,
         req: &SelectRequest<'_>,

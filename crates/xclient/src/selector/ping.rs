@@ -1,9 +1,12 @@
 //! Network-quality weighting (rpcx's WeightedICMP), measured with TCP connects.
 
+use super::ring::Ring;
 use super::weighted::SmoothState;
 use super::{SelectRequest, Selector};
 use crate::discovery::ServerEntry;
-use std::collections::HashMap;
+use arc_swap::ArcSwap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,9 +39,16 @@ pub fn weight_from_rtt(rtt: Option<Duration>) -> u32 {
 /// Measurement runs in the background whenever discovery reports a new server (and on
 /// [`refresh`](Self::refresh)); until a server is measured its weight is 1. Servers whose
 /// weight is 0 (unreachable, or slower than a second) are skipped unless all are 0.
+///
+/// Picks use a ring precomputed on every list update and measurement, as
+/// [`WeightedRoundRobin`](super::WeightedRoundRobin) does: O(1), no lock.
 #[derive(Debug, Clone)]
 pub struct WeightedIcmp {
     weights: Arc<Mutex<HashMap<String, u32>>>,
+    /// Servers whose measurement is running, so that updates meanwhile do not start another.
+    measuring: Arc<Mutex<HashSet<String>>>,
+    ring: Arc<ArcSwap<Ring>>,
+    next: Arc<AtomicUsize>,
     state: Arc<SmoothState>,
     attempts: u32,
     timeout: Duration,
@@ -48,6 +58,9 @@ impl Default for WeightedIcmp {
     fn default() -> WeightedIcmp {
         WeightedIcmp {
             weights: Arc::default(),
+            measuring: Arc::default(),
+            ring: Arc::default(),
+            next: Arc::default(),
             state: Arc::default(),
             attempts: 3,
             timeout: Duration::from_secs(3),
@@ -77,6 +90,8 @@ impl WeightedIcmp {
         for (key, w) in measured {
             weights.insert(key, w);
         }
+        self.ring
+            .rcu(|ring| ring_weights(ring.rebuilt(|k| weight_of(&weights, k))));
     }
 
     async fn measure(&self, key: &str) -> u32 {
@@ -104,6 +119,9 @@ impl Selector for WeightedIcmp {
         _req: &SelectRequest<'_>,
         servers: &'s [ServerEntry],
     ) -> Option<&'s ServerEntry> {
+        if let Some(s) = self.ring.load().pick(&self.next, servers) {
+            return Some(s);
+        }
         let weights = self.weights.lock().unwrap_or_else(|p| p.into_inner());
         let weight = |s: &ServerEntry| i64::from(weights.get(s.key()).copied().unwrap_or(1));
         if servers.iter().all(|s| weight(s) == 0) {
@@ -114,12 +132,17 @@ impl Selector for WeightedIcmp {
 
     fn update_servers(&self, servers: &[ServerEntry]) {
         self.state.retain(servers);
+        let keep: HashSet<&str> = servers.iter().map(|s| s.key()).collect();
         let new: Vec<ServerEntry> = {
             let mut weights = self.weights.lock().unwrap_or_else(|p| p.into_inner());
-            weights.retain(|k, _| servers.iter().any(|s| s.key() == k));
+            weights.retain(|k, _| keep.contains(k.as_str()));
+            let ring = Ring::build(servers, |s| weight_of(&weights, s.key()));
+            self.ring.store(Arc::new(ring_weights(ring)));
+            let mut measuring = self.measuring.lock().unwrap_or_else(|p| p.into_inner());
+            measuring.retain(|k| keep.contains(k.as_str()));
             servers
                 .iter()
-                .filter(|s| !weights.contains_key(s.key()))
+                .filter(|s| !weights.contains_key(s.key()) && measuring.insert(s.key().to_owned()))
                 .cloned()
                 .collect()
         };
@@ -128,8 +151,33 @@ impl Selector for WeightedIcmp {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let this = self.clone();
-            rt.spawn(async move { this.refresh(&new).await });
+            rt.spawn(async move {
+                this.refresh(&new).await;
+                let mut measuring = this.measuring.lock().unwrap_or_else(|p| p.into_inner());
+                for s in &new {
+                    measuring.remove(s.key());
+                }
+            });
+        } else {
+            let mut measuring = self.measuring.lock().unwrap_or_else(|p| p.into_inner());
+            for s in &new {
+                measuring.remove(s.key());
+            }
         }
+    }
+}
+
+/// The measured weight of `key`, 1 until it is measured.
+fn weight_of(weights: &HashMap<String, u32>, key: &str) -> u64 {
+    u64::from(weights.get(key).copied().unwrap_or(1))
+}
+
+/// When every server weighs 0, they all take calls alike.
+fn ring_weights(ring: Ring) -> Ring {
+    if ring.is_empty() {
+        ring.rebuilt(|_| 1)
+    } else {
+        ring
     }
 }
 

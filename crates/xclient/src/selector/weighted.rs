@@ -1,19 +1,27 @@
 //! Smooth weighted round robin (nginx's algorithm).
 
+use super::ring::Ring;
 use super::{SelectRequest, Selector};
 use crate::discovery::ServerEntry;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use arc_swap::ArcSwap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 
-/// nginx's smooth weighted round robin over the metadata `weight` (default 1), select mode 2.
+/// Smooth weighted round robin over the metadata `weight` (default 1), select mode 2.
 ///
-/// Each pick adds every server's weight to its running score, takes the highest score and
-/// subtracts the total weight from it. Over any Σweights consecutive picks each server is
-/// chosen exactly `weight` times, and heavy servers are interleaved with light ones rather
-/// than picked in bursts (weights 5,1,1 give `a a b a c a a`, not `a a a a a b c`).
+/// Over any Σweights consecutive picks each server is chosen exactly `weight` times, and
+/// heavy servers are interleaved with light ones rather than picked in bursts. Like rpcx, the
+/// schedule is precomputed into a ring on every server-list update, so a pick is O(1) and
+/// lock-free (one atomic increment); the ring spaces each server's picks evenly (weights
+/// 5,1,1 give `a a a b c a a`, see the `ring` module). On a list it was not built for (a
+/// server is skipped: its breaker is open) the ring is walked to the next usable server; a
+/// list with servers it never saw falls back to nginx's algorithm, O(n) per pick.
 #[derive(Debug, Default)]
 pub struct WeightedRoundRobin {
-    state: SmoothState,
+    ring: ArcSwap<Ring>,
+    next: AtomicUsize,
+    fallback: SmoothState,
 }
 
 impl Selector for WeightedRoundRobin {
@@ -22,11 +30,16 @@ impl Selector for WeightedRoundRobin {
         _req: &SelectRequest<'_>,
         servers: &'s [ServerEntry],
     ) -> Option<&'s ServerEntry> {
-        self.state.pick(servers, |e| i64::from(e.weight()))
+        self.ring
+            .load()
+            .pick(&self.next, servers)
+            .or_else(|| self.fallback.pick(servers, |e| i64::from(e.weight())))
     }
 
     fn update_servers(&self, servers: &[ServerEntry]) {
-        self.state.retain(servers);
+        self.ring
+            .store(Arc::new(Ring::build(servers, |s| u64::from(s.weight()))));
+        self.fallback.retain(servers);
     }
 }
 
@@ -66,8 +79,9 @@ impl SmoothState {
     }
 
     pub(crate) fn retain(&self, servers: &[ServerEntry]) {
+        let keep: HashSet<&str> = servers.iter().map(|s| s.key()).collect();
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        current.retain(|k, _| servers.iter().any(|s| s.key() == k));
+        current.retain(|k, _| keep.contains(k.as_str()));
     }
 }
 
@@ -104,6 +118,25 @@ mod tests {
             })
             .collect();
         assert_eq!(seq, "aabacaa");
+    }
+
+    #[test]
+    fn the_ring_honours_weights_and_follows_updates() {
+        let list = weighted();
+        let wrr = WeightedRoundRobin::default();
+        wrr.update_servers(&list);
+        let h = histogram(&wrr, &list, 7000);
+        assert_eq!(
+            (h["tcp@a:1"], h["tcp@b:1"], h["tcp@c:1"]),
+            (5000, 1000, 1000)
+        );
+        // Server a skipped (breaker open): b and c share evenly.
+        let h = histogram(&wrr, &list[1..], 100);
+        assert_eq!((h["tcp@b:1"], h["tcp@c:1"]), (50, 50));
+        let fewer = list[1..].to_vec();
+        wrr.update_servers(&fewer);
+        let h = histogram(&wrr, &fewer, 100);
+        assert_eq!((h["tcp@b:1"], h["tcp@c:1"]), (50, 50));
     }
 
     #[test]
