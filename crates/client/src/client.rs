@@ -153,11 +153,11 @@ impl Client {
     /// The error an error reply stands for. A reply whose text rpcx does not produce itself,
     /// to a request that carried `__AUTH`, followed at once by the server closing the
     /// connection, is an auth refusal ([`ClientError::Unauthenticated`]); to tell, this waits
-    /// briefly for that close. Every other error reply is [`ClientError::Service`].
+    /// briefly for that close. Every other error reply is [`ClientError::Remote`].
     pub async fn reply_error(&self, reply: Message, sent_auth: bool) -> ClientError {
         let err = remote_error(reply);
         if !sent_auth || err.kind() != ErrorKind::Remote {
-            return ClientError::Service(err);
+            return ClientError::Remote(err);
         }
         let mut closed = self.shared.subscribe_closed();
         let closed_soon = tokio::time::timeout(AUTH_CLOSE_GRACE, closed.wait_for(|c| *c))
@@ -167,7 +167,7 @@ impl Client {
             let _ = self.auth_refusal.set(err.clone());
             return ClientError::Unauthenticated(err);
         }
-        ClientError::Service(err)
+        ClientError::Remote(err)
     }
 
     /// A closed connection that followed an auth refusal reports the refusal.

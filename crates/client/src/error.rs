@@ -63,10 +63,6 @@ pub struct RemoteError {
     pub metadata: Metadata,
 }
 
-/// The former name of [`RemoteError`], kept while the XClient still names it.
-#[doc(hidden)]
-pub type ServiceError = RemoteError;
-
 impl RemoteError {
     /// What the error text stands for. Never [`ErrorKind::Unauthenticated`]: that is known
     /// only from the close that follows (see [`ClientError::Unauthenticated`]).
@@ -128,7 +124,7 @@ pub enum ClientError {
     Codec(#[from] fastrpc_codec::CodecError),
     /// The server answered with an error; [`RemoteError::kind`] says which.
     #[error("{0}")]
-    Service(RemoteError),
+    Remote(RemoteError),
     /// The server refused the auth token: to a request that carried `__AUTH` it sent this
     /// error reply (a text rpcx does not produce itself) and closed the connection within
     /// 50 ms. Calls on that connection afterwards fail the same way. Not retryable: the same
@@ -159,7 +155,7 @@ impl ClientError {
             | ClientError::Protocol(_) => ErrorKind::Transport,
             ClientError::Timeout(_) => ErrorKind::DeadlineExceeded,
             ClientError::Codec(_) => ErrorKind::Codec,
-            ClientError::Service(e) => e.kind(),
+            ClientError::Remote(e) => e.kind(),
             ClientError::Unauthenticated(_) => ErrorKind::Unauthenticated,
             ClientError::FrameTooLarge { .. } => ErrorKind::FrameTooLarge,
         }
@@ -173,7 +169,7 @@ impl ClientError {
     /// The server's error reply, if this is one.
     pub fn as_remote_error(&self) -> Option<&RemoteError> {
         match self {
-            ClientError::Service(e) | ClientError::Unauthenticated(e) => Some(e),
+            ClientError::Remote(e) | ClientError::Unauthenticated(e) => Some(e),
             _ => None,
         }
     }
@@ -198,7 +194,7 @@ impl ClientError {
             ClientError::Connect { .. }
             | ClientError::ConnectionClosed(_)
             | ClientError::Protocol(_) => true,
-            ClientError::Service(e) => e.kind() == ErrorKind::ShuttingDown,
+            ClientError::Remote(e) => e.kind() == ErrorKind::ShuttingDown,
             _ => false,
         }
     }
@@ -217,7 +213,7 @@ impl ClientError {
     /// The error a reply with status Error stands for, from its text alone (no auth check;
     /// see [`Client::reply_error`](crate::Client::reply_error) for that).
     pub fn from_error_reply(reply: fastrpc_core::Message) -> ClientError {
-        ClientError::Service(remote_error(reply))
+        ClientError::Remote(remote_error(reply))
     }
 }
 

@@ -33,7 +33,6 @@ mod push;
 pub use call::Call;
 pub use client::{Client, Reply};
 #[doc(hidden)]
-pub use error::ServiceError;
 pub use error::{ClientError, ErrorKind, RemoteError};
 pub use options::{CallOptions, ClientOptions, HeartbeatOptions};
 pub use push::{Push, PushReceiver};

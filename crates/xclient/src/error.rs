@@ -1,7 +1,7 @@
 //! XClient errors.
 
 use crate::router::{Classify, ErrorClass};
-use fastrpc_client::{ClientError, ServiceError};
+use fastrpc_client::{ClientError, ErrorKind, RemoteError};
 use std::sync::Arc;
 
 /// Why an XClient call failed.
@@ -29,7 +29,7 @@ pub enum XClientError {
         /// The server key (`tcp@host:port`).
         server: String,
         /// The connection-level error, including the server's error reply
-        /// ([`ClientError::Service`]).
+        /// ([`ClientError::Remote`]).
         #[source]
         source: ClientError,
     },
@@ -73,7 +73,7 @@ impl XClientError {
     }
 
     /// The service's error reply, if this is one.
-    pub fn as_service_error(&self) -> Option<&ServiceError> {
+    pub fn as_service_error(&self) -> Option<&RemoteError> {
         match self {
             XClientError::Call { source, .. } => source.as_service_error(),
             _ => None,
@@ -117,22 +117,24 @@ impl Classify for XClientError {
     }
 }
 
-/// The error text of a server that is draining for shutdown (`fastrpc_core::errors::SHUTTING_DOWN`).
-/// It did not run the call, so another server may take it.
-pub(crate) use fastrpc_core::errors::SHUTTING_DOWN as SERVER_SHUTTING_DOWN;
-
-/// How the XClient judges a connection-level error.
+/// How the XClient judges a connection-level error: the client's own classification
+/// ([`ClientError::is_retryable`] and [`ClientError::kind`]), plus one case only the XClient
+/// knows, a connection it closed itself.
 pub(crate) fn classify_client_error(e: &ClientError) -> ErrorClass {
     match e {
-        ClientError::Service(s) if s.message == SERVER_SHUTTING_DOWN => ErrorClass::Retryable,
-        ClientError::Service(_) => ErrorClass::Service,
-        ClientError::Timeout(_) => ErrorClass::Deadline,
         // `Shutdown` here means the XClient closed the connection under the call (the server
         // left discovery): another server can take it.
-        ClientError::Connect { .. }
-        | ClientError::ConnectionClosed(_)
-        | ClientError::Shutdown
-        | ClientError::Protocol(_) => ErrorClass::Retryable,
-        _ => ErrorClass::Local,
+        ClientError::Shutdown => ErrorClass::Retryable,
+        e if e.is_retryable() => ErrorClass::Retryable,
+        e => match e.kind() {
+            ErrorKind::DeadlineExceeded => ErrorClass::Deadline,
+            ErrorKind::Remote
+            | ErrorKind::UnknownService
+            | ErrorKind::UnknownMethod
+            | ErrorKind::BadArgument
+            | ErrorKind::Unauthenticated
+            | ErrorKind::RateLimited => ErrorClass::Service,
+            _ => ErrorClass::Local,
+        },
     }
 }

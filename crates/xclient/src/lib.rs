@@ -184,6 +184,6 @@ pub use selector::{SelectMode, SelectRequest, Selector};
 pub use xclient::{Receipt, XClient};
 
 pub use fastrpc_client::{
-    CallOptions, Client, ClientError, ClientOptions, Message, Metadata, Payload, Reply,
-    SerializeType, ServiceError,
+    CallOptions, Client, ClientError, ClientOptions, Message, Metadata, Payload, RemoteError,
+    Reply, SerializeType,
 };

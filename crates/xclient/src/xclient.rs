@@ -10,7 +10,7 @@ use crate::plugin::{CallInfo, Plugins};
 use crate::router::{ErrorClass, Router, Target};
 use crate::selector::{SelectMode, SelectRequest, Selector};
 use arc_swap::ArcSwapOption;
-use fastrpc_client::{CallOptions, ClientError, Message, Payload, Reply, ServiceError};
+use fastrpc_client::{CallOptions, Message, Payload, Reply};
 use fastrpc_core::{ByteStr, keys};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -545,15 +545,14 @@ impl Inner {
                     p.after_decode(&res);
                 }
                 if res.header.is_error() {
-                    let message = res.error_text().unwrap_or_default().to_owned();
+                    let sent_auth = template.metadata.get(keys::AUTH).is_some();
+                    let source = client.reply_error(res, sent_auth).await;
+                    if source.is_connection_error() {
+                        self.conns.discard(target.slot(), &client);
+                    }
                     return Err(XClientError::Call {
                         server: key.to_owned(),
-                        source: ClientError::Service(ServiceError {
-                            message,
-                            payload: res.payload,
-                            serialize_type: res.header.serialize_type(),
-                            metadata: res.metadata,
-                        }),
+                        source,
                     });
                 }
                 Ok(Some(res))
