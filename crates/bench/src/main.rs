@@ -8,6 +8,10 @@ use fastrpc_bench::system::{System, Workload};
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "fastrpc-bench", version, about)]
 struct Cli {

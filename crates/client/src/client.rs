@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 pub struct Reply<R> {
     /// The decoded reply.
     pub value: R,
-    /// Response metadata, plus `__ServerAddress` (added locally, as Go's client does).
+    /// Response metadata, plus `__ServerAddress` (added locally, as Go's client does): the
+    /// server's `host:port` as the socket sees it (Go's `Conn.RemoteAddr().String()`), without
+    /// a `network@` prefix.
     pub metadata: Metadata,
 }
 
@@ -61,8 +63,13 @@ impl Client {
                 addr: server.address.clone(),
                 source,
             })?;
+        // Go reports the socket's remote address (resolved, `ip:port`).
+        let remote = stream
+            .peer_addr()
+            .map_or_else(|_| server.address.clone(), |a| a.to_string());
         let (r, w) = stream.into_split();
-        Ok(Client::from_split(r, w, server.to_string(), opts))
+        let shared = Shared::start(r, w, server.to_string(), remote, opts);
+        Ok(Client::from_shared(shared))
     }
 
     /// Runs the rpcx protocol over an already established stream (any transport).
@@ -80,7 +87,13 @@ impl Client {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let shared = Shared::start(r, w, peer.into(), opts);
+        let peer = peer.into();
+        // Without a socket address, the address part of the server key stands in for it.
+        let remote = ServerAddr::parse(&peer).map_or_else(|_| peer.clone(), |a| a.address);
+        Client::from_shared(Shared::start(r, w, peer, remote, opts))
+    }
+
+    fn from_shared(shared: Arc<Shared>) -> Client {
         Client {
             _owner: Arc::new(CloseOnDrop(shared.clone())),
             shared,
@@ -116,7 +129,7 @@ impl Client {
         let req = self.build_request(path.into(), method.into(), args, &opts, false)?;
         let res = self.shared.roundtrip(req, opts.timeout).await?;
         let (value, mut metadata) = decode_reply(res)?;
-        metadata.insert(keys::SERVER_ADDRESS, self.shared.peer.clone());
+        metadata.insert(keys::SERVER_ADDRESS, self.shared.remote_addr.clone());
         Ok(Reply { value, metadata })
     }
 
@@ -176,6 +189,12 @@ impl Client {
     /// The server key (`tcp@host:port`).
     pub fn peer(&self) -> &str {
         &self.shared.peer
+    }
+
+    /// The server's address as the connection sees it (`ip:port` for TCP), which is what
+    /// replies carry as `__ServerAddress`.
+    pub fn remote_addr(&self) -> &str {
+        &self.shared.remote_addr
     }
 
     /// Closes the connection; pending calls fail with [`ClientError::Shutdown`].

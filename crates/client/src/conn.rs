@@ -25,11 +25,19 @@ pub(crate) struct Shared {
     pub(crate) opts: ClientOptions,
     pub(crate) auth: Option<ByteStr>,
     pub(crate) peer: ByteStr,
+    /// `host:port` of the server, for `__ServerAddress`.
+    pub(crate) remote_addr: ByteStr,
 }
 
 impl Shared {
     /// Starts the reader, writer and (if configured) heartbeat tasks on the split stream.
-    pub(crate) fn start<R, W>(r: R, w: W, peer: String, opts: ClientOptions) -> Arc<Shared>
+    pub(crate) fn start<R, W>(
+        r: R,
+        w: W,
+        peer: String,
+        remote_addr: String,
+        opts: ClientOptions,
+    ) -> Arc<Shared>
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
@@ -46,6 +54,7 @@ impl Shared {
             push_rx: Mutex::new(Some(push_rx)),
             auth: opts.auth_token.clone().map(ByteStr::from),
             peer: ByteStr::from(peer),
+            remote_addr: ByteStr::from(remote_addr),
             opts,
         });
 
