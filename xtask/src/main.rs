@@ -3,8 +3,9 @@
 //! - `ci`: everything CI checks, on a fresh machine: installs the tools the checks need, then
 //!   `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
 //!   `cargo deny check licenses bans sources`, the whole test suite, and the quickstart.
-//! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
-//!   `docs/benchmarks/`.
+//! - `bench [--short] [--mimalloc] [ARGS..]`: the side-by-side benchmark (`crates/bench`),
+//!   written to `docs/benchmarks/` unless `--out` says otherwise; `--axis connections,idle,spike`
+//!   runs the scale axes, `--mimalloc` builds it on mimalloc.
 //! - `fuzz [--seconds N]`: fuzzes the frame decoder with cargo-fuzz (needs a nightly toolchain).
 
 use std::process::{Command, ExitCode};
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -105,17 +106,21 @@ fn ci(args: &[String]) -> Result {
 }
 
 fn bench(args: &[String]) -> Result {
-    let mut cmd: Vec<&str> = vec![
-        "run",
-        "--release",
-        "-p",
-        "fastrpc-bench",
-        "--",
-        "run",
-        "--out",
-        "docs/benchmarks",
-    ];
-    cmd.extend(args.iter().map(String::as_str));
+    let mut cmd: Vec<&str> = vec!["run", "--release", "-p", "fastrpc-bench"];
+    // `--mimalloc` builds the benchmark (every role, servers included) on mimalloc.
+    let mimalloc = args.iter().any(|a| a == "--mimalloc");
+    if mimalloc {
+        cmd.extend(["--features", "mimalloc"]);
+    }
+    cmd.extend(["--", "run"]);
+    if !args.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
+        cmd.extend(["--out", "docs/benchmarks"]);
+    }
+    cmd.extend(
+        args.iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--mimalloc"),
+    );
     run("cargo", &cmd)
 }
 
