@@ -1,13 +1,12 @@
 //! The [`Client`] handle.
 
 use crate::conn::{CLOSED_BY_USER, Shared};
-use crate::{CallOptions, ClientError, ClientOptions, ServiceError};
+use crate::{CallOptions, ClientError, ClientOptions, ClientStats, PushReceiver, ServiceError};
 use fastrpc_codec::Payload;
 use fastrpc_core::{ByteStr, Message, Metadata, ServerAddr, keys};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 /// A reply with the metadata the server sent along.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,8 +164,13 @@ impl Client {
 
     /// The receiver of server pushes (and of a final message, status Error with metadata
     /// `server`, when the connection ends). Returns `None` after the first call.
-    pub fn take_push_receiver(&self) -> Option<mpsc::Receiver<Message>> {
+    pub fn take_push_receiver(&self) -> Option<PushReceiver> {
         self.shared.push_rx.lock().unwrap().take()
+    }
+
+    /// What this connection holds now, from its own byte accounting.
+    pub fn stats(&self) -> ClientStats {
+        self.shared.stats()
     }
 
     /// True once the connection is dead.
