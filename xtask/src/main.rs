@@ -97,6 +97,23 @@ fn ci(args: &[String]) -> Result {
                 "warnings",
             ],
         )?;
+        // The opt-in allocator feature: the facade's re-export and the binaries that install it.
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "fastrpc",
+                "-p",
+                "fastrpc-bench",
+                "--all-targets",
+                "--features",
+                "fastrpc/mimalloc,fastrpc-bench/mimalloc",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
         run("cargo", &["deny", "check", "licenses", "bans", "sources"])?;
     }
     run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
