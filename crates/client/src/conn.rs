@@ -189,13 +189,14 @@ impl Shared {
             return Err(self.closed_error());
         }
         // Held until this call returns (or is dropped): the request counts as in flight until
-        // its reply has been taken.
-        let _in_flight = self
-            .charge_or_closed(
-                &self.in_flight,
-                frame_len(&msg, wire.len()) + PENDING_OVERHEAD,
-            )
-            .await?;
+        // its reply has been taken. A heartbeat (a few dozen bytes) does not wait for room: it
+        // checks the connection, which calls filling the budget must not make look dead.
+        let bytes = frame_len(&msg, wire.len()) + PENDING_OVERHEAD;
+        let _in_flight = if msg.header.is_heartbeat() {
+            self.in_flight.charge_anyway(bytes)
+        } else {
+            self.charge_or_closed(&self.in_flight, bytes).await?
+        };
         let (tx, rx) = oneshot::channel();
         let seq = {
             let mut pending = self.pending.lock().unwrap();

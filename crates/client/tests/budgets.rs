@@ -294,3 +294,51 @@ async fn blocking_pushes_stop_the_reader_and_lose_nothing() {
     drop(client);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_go_out_while_calls_fill_the_pending_budget() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (listener, addr) = listen().await;
+    let echoed = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let echoed = echoed.clone();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (r, mut w) = stream.into_split();
+            let mut reader = FrameReader::new(r, Limits::default());
+            // Heartbeats are echoed; calls are never answered.
+            while let Ok(Some(req)) = reader.next(None).await {
+                if req.header.is_heartbeat() {
+                    let _ = w.write_all(&echo(&req).to_bytes().unwrap()).await;
+                    echoed.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    };
+    let opts = ClientOptions::default()
+        .max_pending_bytes(1)
+        .heartbeat(Duration::from_millis(20), Duration::from_secs(10));
+    let client = Client::connect_with(&addr, opts).await.unwrap();
+    // This call holds the whole budget for ever.
+    let stuck = {
+        let c = client.clone();
+        tokio::spawn(async move {
+            c.call::<Raw, Raw>("Slow", "Never", &Raw::from(vec![0u8; 64]))
+                .await
+        })
+    };
+    wait_for(&client, "the call to be pending", |s| s.pending_calls >= 1).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while echoed.load(Ordering::SeqCst) < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "heartbeats did not go out while the budget was full"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!client.is_closed());
+    stuck.abort();
+    drop(client);
+    server.abort();
+}
