@@ -17,6 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let st = match std::env::args().nth(2).as_deref() {
         Some("json") => SerializeType::JSON,
         None | Some("msgpack") => SerializeType::MSGPACK,
+        Some("protobuf") => SerializeType::PROTOBUF,
         Some(other) => return Err(format!("unknown serialize type {other}").into()),
     };
     let client = Client::connect(&addr).await?;

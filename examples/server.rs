@@ -2,11 +2,17 @@
 //! usable from Go rpcx clients.
 //!
 //!     cargo run --example server -- 127.0.0.1:8972
+//!
+//! With `--features mimalloc`, the server runs on mimalloc instead of the system allocator.
 
 #[path = "common/arith.rs"]
 mod arith;
 
 use std::time::Duration;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: fastrpc::alloc::MiMalloc = fastrpc::alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

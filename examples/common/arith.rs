@@ -2,26 +2,87 @@
 //! on `{A, B}` giving `{C}`, and `Echo.Echo` (raw bytes back unchanged). Field names are Go's,
 //! so Go rpcx clients and servers interoperate with these.
 
-use fastrpc::{Context, Raw, ServiceError};
+use bytes::{Bytes, BytesMut};
+use fastrpc::codec::CodecError;
+use fastrpc::{Context, Payload, Proto, Raw, SerializeType, ServiceError};
 use serde::{Deserialize, Serialize};
 
-/// The arguments, `{A, B}` as Go writes them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// The arguments, `{A, B}`: as Go writes them in JSON and MessagePack, and as rpcx's protobuf
+/// example's `ProtoArgs` (fields 1 and 2) in protobuf.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
 pub(crate) struct Args {
     /// First operand.
-    #[serde(rename = "A")]
+    #[prost(int64, tag = "1")]
     pub(crate) a: i64,
     /// Second operand.
-    #[serde(rename = "B")]
+    #[prost(int64, tag = "2")]
     pub(crate) b: i64,
 }
 
-/// The reply, `{C}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// The reply, `{C}` (`ProtoReply`, field 1, in protobuf).
+#[derive(Clone, Copy, PartialEq, prost::Message)]
 pub(crate) struct Reply {
     /// The result.
-    #[serde(rename = "C")]
+    #[prost(int64, tag = "1")]
     pub(crate) c: i64,
+}
+
+/// `Args` with Go's field names, for the serde codecs.
+#[derive(Serialize, Deserialize)]
+struct GoArgs {
+    #[serde(rename = "A")]
+    a: i64,
+    #[serde(rename = "B")]
+    b: i64,
+}
+
+/// `Reply` with Go's field name, for the serde codecs.
+#[derive(Serialize, Deserialize)]
+struct GoReply {
+    #[serde(rename = "C")]
+    c: i64,
+}
+
+// Protobuf goes through prost, every other serialize type through the serde twin, so one
+// service answers JSON, MessagePack and protobuf callers alike.
+impl Payload for Args {
+    fn encode(&self, st: SerializeType, dst: &mut BytesMut) -> Result<(), CodecError> {
+        if st == SerializeType::PROTOBUF {
+            Proto(*self).encode(st, dst)
+        } else {
+            GoArgs {
+                a: self.a,
+                b: self.b,
+            }
+            .encode(st, dst)
+        }
+    }
+
+    fn decode(st: SerializeType, src: Bytes) -> Result<Self, CodecError> {
+        if st == SerializeType::PROTOBUF {
+            Proto::<Args>::decode(st, src).map(|p| p.0)
+        } else {
+            GoArgs::decode(st, src).map(|g| Args { a: g.a, b: g.b })
+        }
+    }
+}
+
+impl Payload for Reply {
+    fn encode(&self, st: SerializeType, dst: &mut BytesMut) -> Result<(), CodecError> {
+        if st == SerializeType::PROTOBUF {
+            Proto(*self).encode(st, dst)
+        } else {
+            GoReply { c: self.c }.encode(st, dst)
+        }
+    }
+
+    fn decode(st: SerializeType, src: Bytes) -> Result<Self, CodecError> {
+        if st == SerializeType::PROTOBUF {
+            Proto::<Reply>::decode(st, src).map(|p| p.0)
+        } else {
+            GoReply::decode(st, src).map(|g| Reply { c: g.c })
+        }
+    }
 }
 
 /// The `Arith` service.

@@ -3,8 +3,9 @@
 //! - `ci`: everything CI checks, on a fresh machine: installs the tools the checks need, then
 //!   `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
 //!   `cargo deny check licenses bans sources`, the whole test suite, and the quickstart.
-//! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
-//!   `docs/benchmarks/`.
+//! - `bench [--short] [--mimalloc] [ARGS..]`: the side-by-side benchmark (`crates/bench`),
+//!   written to `docs/benchmarks/` unless `--out` says otherwise; `--axis connections,idle,spike`
+//!   runs the scale axes, `--mimalloc` builds it on mimalloc.
 //! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
 //!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
 //! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..]>"
             );
             return ExitCode::from(2);
         }
@@ -108,6 +109,23 @@ fn ci(args: &[String]) -> Result {
                 "warnings",
             ],
         )?;
+        // The opt-in allocator feature: the facade's re-export and the binaries that install it.
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "fastrpc",
+                "-p",
+                "fastrpc-bench",
+                "--all-targets",
+                "--features",
+                "fastrpc/mimalloc,fastrpc-bench/mimalloc",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
         run("cargo", &["deny", "check", "licenses", "bans", "sources"])?;
     }
     run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
@@ -118,16 +136,20 @@ fn ci(args: &[String]) -> Result {
 }
 
 fn bench(args: &[String]) -> Result {
-    let mut cmd: Vec<&str> = vec![
-        "run",
-        "--release",
-        "-p",
-        "fastrpc-bench",
-        "--",
-        "run",
-        "--out",
-        "docs/benchmarks",
-    ];
-    cmd.extend(args.iter().map(String::as_str));
+    let mut cmd: Vec<&str> = vec!["run", "--release", "-p", "fastrpc-bench"];
+    // `--mimalloc` builds the benchmark (every role, servers included) on mimalloc.
+    let mimalloc = args.iter().any(|a| a == "--mimalloc");
+    if mimalloc {
+        cmd.extend(["--features", "mimalloc"]);
+    }
+    cmd.extend(["--", "run"]);
+    if !args.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
+        cmd.extend(["--out", "docs/benchmarks"]);
+    }
+    cmd.extend(
+        args.iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--mimalloc"),
+    );
     run("cargo", &cmd)
 }

@@ -132,7 +132,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<Vec<PointResult>> {
 }
 
 /// Kills the child when dropped, unless it has exited.
-struct ChildGuard(Child);
+pub(crate) struct ChildGuard(pub(crate) Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -143,13 +143,18 @@ impl Drop for ChildGuard {
     }
 }
 
-fn run_point(opts: &RunOptions, point: &Point, tag: &str) -> anyhow::Result<PointResult> {
+/// Starts this binary as the server of `system` and returns it with its address.
+pub(crate) fn spawn_server(
+    system: System,
+    workload: Workload,
+    threads: usize,
+) -> anyhow::Result<(ChildGuard, String)> {
     let exe = std::env::current_exe()?;
-    let threads = opts.threads.to_string();
+    let threads = threads.to_string();
     let mut server = ChildGuard(
         Command::new(&exe)
-            .args(["server", "--system", point.system.name()])
-            .args(["--workload", point.workload.name()])
+            .args(["server", "--system", system.name()])
+            .args(["--workload", workload.name()])
             .args(["--addr", "127.0.0.1:0", "--threads", &threads])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -165,24 +170,16 @@ fn run_point(opts: &RunOptions, point: &Point, tag: &str) -> anyhow::Result<Poin
         .strip_prefix("LISTENING ")
         .ok_or_else(|| anyhow!("server did not start (said {:?})", line.trim()))?
         .to_owned();
+    Ok((server, addr))
+}
 
-    let mut client_cmd = Command::new(&exe);
-    client_cmd
-        .args(["client", "--system", point.system.name()])
-        .args(["--workload", point.workload.name()])
-        .args(["--addr", &addr, "--threads", &threads])
-        .args(["--server-pid", &server.0.id().to_string()])
-        .args(["--connections", &opts.connections.to_string()])
-        .args(["--duration", &opts.duration.as_secs_f64().to_string()])
-        .args(["--warmup", &opts.warmup.as_secs_f64().to_string()]);
-    match point.mode {
-        Mode::Closed { concurrency } => {
-            client_cmd.args(["--concurrency", &concurrency.to_string()]);
-        }
-        Mode::Open { rate, .. } => {
-            client_cmd.args(["--rate", &rate.to_string()]);
-        }
-    }
+/// Runs `client_cmd` (this binary in a client role), showing progress against `total`, and
+/// returns the JSON after `RESULT ` in its output.
+pub(crate) fn run_client_process(
+    client_cmd: &mut Command,
+    tag: &str,
+    total: Duration,
+) -> anyhow::Result<String> {
     let mut client = ChildGuard(
         client_cmd
             .stdin(Stdio::null())
@@ -199,7 +196,6 @@ fn run_point(opts: &RunOptions, point: &Point, tag: &str) -> anyhow::Result<Poin
     });
 
     let started = Instant::now();
-    let total = opts.warmup + opts.duration;
     let limit = total + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = client.0.try_wait()? {
@@ -222,19 +218,44 @@ fn run_point(opts: &RunOptions, point: &Point, tag: &str) -> anyhow::Result<Poin
     let output = reader
         .join()
         .map_err(|_| anyhow!("client output reader panicked"))?;
-    // Closing the server's stdin asks it to exit; the guard kills it if it does not.
-    drop(server.0.stdin.take());
     if !status.success() {
         bail!("client exited with {status}");
     }
-    let json = output
+    output
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| anyhow!("client printed no result"))?;
-    Ok(serde_json::from_str(json)?)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("client printed no result"))
 }
 
-fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+fn run_point(opts: &RunOptions, point: &Point, tag: &str) -> anyhow::Result<PointResult> {
+    let exe = std::env::current_exe()?;
+    let threads = opts.threads.to_string();
+    let (mut server, addr) = spawn_server(point.system, point.workload, opts.threads)?;
+    let mut client_cmd = Command::new(&exe);
+    client_cmd
+        .args(["client", "--system", point.system.name()])
+        .args(["--workload", point.workload.name()])
+        .args(["--addr", &addr, "--threads", &threads])
+        .args(["--server-pid", &server.0.id().to_string()])
+        .args(["--connections", &opts.connections.to_string()])
+        .args(["--duration", &opts.duration.as_secs_f64().to_string()])
+        .args(["--warmup", &opts.warmup.as_secs_f64().to_string()]);
+    match point.mode {
+        Mode::Closed { concurrency } => {
+            client_cmd.args(["--concurrency", &concurrency.to_string()]);
+        }
+        Mode::Open { rate, .. } => {
+            client_cmd.args(["--rate", &rate.to_string()]);
+        }
+    }
+    let json = run_client_process(&mut client_cmd, tag, opts.warmup + opts.duration);
+    // Closing the server's stdin asks it to exit; the guard kills it if it does not.
+    drop(server.0.stdin.take());
+    Ok(serde_json::from_str(&json?)?)
+}
+
+pub(crate) fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .enable_all()

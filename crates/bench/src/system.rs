@@ -5,6 +5,7 @@ use crate::{bare, tarpc_system, tonic_system};
 use anyhow::{anyhow, bail};
 use bytes::Bytes;
 use fastrpc_codec::Proto;
+use futures_util::{StreamExt, TryStreamExt};
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -146,6 +147,22 @@ enum Conn {
     Fastrpc(crate::fastrpc_system::Client),
 }
 
+/// Connections opened at the same time by [`Connections::open`].
+const OPEN_PARALLELISM: usize = 32;
+
+impl Conn {
+    async fn connect(system: System, addr: SocketAddr) -> anyhow::Result<Conn> {
+        Ok(match system {
+            System::Bare => Conn::Bare(bare::Client::connect(addr).await?),
+            System::Tarpc => Conn::Tarpc(tarpc_system::Client::connect(addr).await?),
+            System::Tonic | System::TonicMulti => {
+                Conn::Tonic(tonic_system::Client::connect(addr).await?)
+            }
+            System::Fastrpc => Conn::Fastrpc(crate::fastrpc_system::Client::connect(addr).await?),
+        })
+    }
+}
+
 /// The request data every caller shares.
 struct Requests {
     opaque: Bytes,
@@ -180,24 +197,21 @@ impl Connections {
             opaque: opaque_payload(),
             proto: Proto(prepare_message()),
         });
-        let mut callers = Vec::with_capacity(count);
-        for _ in 0..count.max(1) {
-            let conn = match system {
-                System::Bare => Conn::Bare(bare::Client::connect(addr).await?),
-                System::Tarpc => Conn::Tarpc(tarpc_system::Client::connect(addr).await?),
-                System::Tonic | System::TonicMulti => {
-                    Conn::Tonic(tonic_system::Client::connect(addr).await?)
-                }
-                System::Fastrpc => {
-                    Conn::Fastrpc(crate::fastrpc_system::Client::connect(addr).await?)
-                }
-            };
-            callers.push(Caller {
+        // Opened a few at a time: thousands one after another take long, all at once overflow
+        // the listen backlog.
+        let conns: Vec<Conn> = futures_util::stream::iter(0..count.max(1))
+            .map(|_| Conn::connect(system, addr))
+            .buffered(OPEN_PARALLELISM)
+            .try_collect()
+            .await?;
+        let callers = conns
+            .into_iter()
+            .map(|conn| Caller {
                 conn,
                 workload,
                 requests: Arc::clone(&requests),
-            });
-        }
+            })
+            .collect();
         Ok(Connections { callers })
     }
 
@@ -230,6 +244,27 @@ impl Caller {
             (Conn::Fastrpc(c), Workload::Proto) => check_reply(&c.say(&req.proto).await?),
             (_, w) => bail!("workload {w} is not supported here"),
         }
+    }
+}
+
+impl Caller {
+    /// Echoes `payload` (any size) through the system's opaque echo method and checks that
+    /// the same number of bytes came back.
+    pub async fn echo(&mut self, payload: &Bytes) -> anyhow::Result<()> {
+        let reply = match &mut self.conn {
+            Conn::Bare(c) => c.call(payload).await?,
+            Conn::Tarpc(c) => c.call(payload.clone()).await?,
+            Conn::Tonic(c) => c.echo(payload.clone()).await?,
+            Conn::Fastrpc(c) => c.echo(payload).await?,
+        };
+        if reply.len() != payload.len() {
+            bail!(
+                "echo of {} bytes came back with {}",
+                payload.len(),
+                reply.len()
+            );
+        }
+        Ok(())
     }
 }
 

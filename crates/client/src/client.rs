@@ -3,20 +3,23 @@
 use crate::conn::{CLOSED_BY_USER, Shared};
 use crate::error::remote_error;
 use crate::push::PushReceiver;
-use crate::{CallOptions, ClientError, ClientOptions, ErrorKind, RemoteError};
+use crate::{
+    CallOptions, ClientError, ClientOptions, ClientStats, ErrorKind, RawPushReceiver, RemoteError,
+};
 use fastrpc_codec::Payload;
 use fastrpc_core::{ByteStr, CompressType, Message, Metadata, ServerAddr, keys};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 /// A reply with the metadata the server sent along.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply<R> {
     /// The decoded reply.
     pub value: R,
-    /// Response metadata, plus `__ServerAddress` (added locally, as Go's client does).
+    /// Response metadata, plus `__ServerAddress` (added locally, as Go's client does): the
+    /// server's `host:port` as the socket sees it (Go's `Conn.RemoteAddr().String()`), without
+    /// a `network@` prefix.
     pub metadata: Metadata,
 }
 
@@ -71,8 +74,13 @@ impl Client {
                 addr: server.address.clone(),
                 source,
             })?;
+        // Go reports the socket's remote address (resolved, `ip:port`).
+        let remote = stream
+            .peer_addr()
+            .map_or_else(|_| server.address.clone(), |a| a.to_string());
         let (r, w) = stream.into_split();
-        Ok(Client::from_split(r, w, server.to_string(), opts))
+        let shared = Shared::start(r, w, server.to_string(), remote, opts);
+        Ok(Client::from_shared(shared))
     }
 
     /// Runs the rpcx protocol over an already established stream (any transport).
@@ -90,7 +98,13 @@ impl Client {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let shared = Shared::start(r, w, peer.into(), opts);
+        let peer = peer.into();
+        // Without a socket address, the address part of the server key stands in for it.
+        let remote = ServerAddr::parse(&peer).map_or_else(|_| peer.clone(), |a| a.address);
+        Client::from_shared(Shared::start(r, w, peer, remote, opts))
+    }
+
+    fn from_shared(shared: Arc<Shared>) -> Client {
         Client {
             _owner: Arc::new(CloseOnDrop(shared.clone())),
             shared,
@@ -127,7 +141,7 @@ impl Client {
     ) -> Result<Reply<R>, ClientError> {
         let req = self.build_request(path.into(), method.into(), args, &opts, false)?;
         let (value, mut metadata) = self.send_request(req, opts.timeout).await?;
-        metadata.insert(keys::SERVER_ADDRESS, self.shared.peer.clone());
+        metadata.insert(keys::SERVER_ADDRESS, self.shared.remote_addr.clone());
         Ok(Reply { value, metadata })
     }
 
@@ -220,7 +234,7 @@ impl Client {
     /// The receiver of server pushes as raw messages, as Go delivers them: the last message,
     /// status Error with metadata `server`, says the connection ended. Returns `None` once
     /// this or [`Client::push_receiver`] was called.
-    pub fn take_push_receiver(&self) -> Option<mpsc::Receiver<Message>> {
+    pub fn take_push_receiver(&self) -> Option<RawPushReceiver> {
         self.shared.push_rx.lock().unwrap().take()
     }
 
@@ -229,6 +243,11 @@ impl Client {
     /// once this or [`Client::take_push_receiver`] was called.
     pub fn push_receiver<T: Payload>(&self) -> Option<PushReceiver<T>> {
         self.take_push_receiver().map(PushReceiver::new)
+    }
+
+    /// What this connection holds now, from its own byte accounting.
+    pub fn stats(&self) -> ClientStats {
+        self.shared.stats()
     }
 
     /// True once the connection is dead.
@@ -251,6 +270,12 @@ impl Client {
     /// The server key (`tcp@host:port`).
     pub fn peer(&self) -> &str {
         &self.shared.peer
+    }
+
+    /// The server's address as the connection sees it (`ip:port` for TCP), which is what
+    /// replies carry as `__ServerAddress`.
+    pub fn remote_addr(&self) -> &str {
+        &self.shared.remote_addr
     }
 
     /// Closes the connection; pending calls fail with [`ClientError::Shutdown`].

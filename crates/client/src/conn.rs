@@ -1,40 +1,63 @@
-//! The connection machinery behind a [`Client`](crate::Client): pending table, reader task,
-//! writer task, heartbeat task.
+//! The connection machinery behind a [`Client`](crate::Client): the pending table, the byte
+//! budgets, and the writer task; the reader and heartbeat tasks have files of their own.
 
-use crate::{ClientError, ClientOptions};
-use fastrpc_core::{ByteStr, Message, MessageStatusType, keys};
-use fastrpc_transport::{FrameReader, Outbox, ReadError, run_outbox_writer};
+use crate::budget::{ByteBudget, Charge};
+use crate::push_queue::{QueuedPush, RawPushReceiver};
+use crate::{ClientError, ClientOptions, ClientStats};
+use fastrpc_core::{ByteStr, Message};
+use fastrpc_transport::{FrameReader, Outbox, run_outbox_writer};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch};
 
-type Waiter = oneshot::Sender<Result<Message, ClientError>>;
+/// What a pending call is sent: its reply, with the bytes it holds in the reply budget.
+pub(crate) type Waiter = oneshot::Sender<Result<(Message, Charge), ClientError>>;
+
+/// Bytes charged to the pending budget for each call on top of its request frame: the pending
+/// entry, the reply channel and the caller's waker, so that many tiny calls are bounded too.
+pub(crate) const PENDING_OVERHEAD: usize = 256;
 
 /// State shared by the client handles and the connection's tasks.
 pub(crate) struct Shared {
-    pending: Mutex<FxHashMap<u64, Waiter>>,
+    pub(crate) pending: Mutex<FxHashMap<u64, Waiter>>,
     closed: AtomicBool,
     close_reason: OnceLock<Arc<str>>,
     closed_tx: watch::Sender<bool>,
     seq: AtomicU64,
     outbox: Outbox,
-    pub(crate) push_rx: Mutex<Option<mpsc::Receiver<Message>>>,
+    /// Request bytes (plus [`PENDING_OVERHEAD`]) of calls from their start until they return.
+    in_flight: Arc<ByteBudget>,
+    /// Bytes of replies read but not yet taken by their callers.
+    pub(crate) replies: Arc<ByteBudget>,
+    /// Bytes of server pushes queued for the push receiver.
+    pub(crate) pushes: Arc<ByteBudget>,
+    pub(crate) pushes_dropped: AtomicU64,
+    pub(crate) push_rx: Mutex<Option<RawPushReceiver>>,
     pub(crate) opts: ClientOptions,
     pub(crate) auth: Option<ByteStr>,
     pub(crate) peer: ByteStr,
+    /// `host:port` of the server, for `__ServerAddress`.
+    pub(crate) remote_addr: ByteStr,
 }
 
 impl Shared {
     /// Starts the reader, writer and (if configured) heartbeat tasks on the split stream.
-    pub(crate) fn start<R, W>(r: R, w: W, peer: String, opts: ClientOptions) -> Arc<Shared>
+    pub(crate) fn start<R, W>(
+        r: R,
+        w: W,
+        peer: String,
+        remote_addr: String,
+        opts: ClientOptions,
+    ) -> Arc<Shared>
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let (push_tx, push_rx) = mpsc::channel(opts.push_capacity.max(1));
+        let (push_tx, push_rx) = mpsc::channel::<QueuedPush>(opts.push_capacity.max(1));
+        let pushes = ByteBudget::new(opts.max_push_bytes);
         let (closed_tx, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             pending: Mutex::new(FxHashMap::default()),
@@ -43,9 +66,14 @@ impl Shared {
             closed_tx,
             seq: AtomicU64::new(0),
             outbox: Outbox::new(opts.max_queued_bytes),
-            push_rx: Mutex::new(Some(push_rx)),
+            in_flight: ByteBudget::new(opts.max_pending_bytes),
+            replies: ByteBudget::new(opts.max_pending_bytes),
+            pushes: pushes.clone(),
+            pushes_dropped: AtomicU64::new(0),
+            push_rx: Mutex::new(Some(RawPushReceiver::new(push_rx, pushes))),
             auth: opts.auth_token.clone().map(ByteStr::from),
             peer: ByteStr::from(peer),
+            remote_addr: ByteStr::from(remote_addr),
             opts,
         });
 
@@ -61,10 +89,10 @@ impl Shared {
         });
 
         let reader = FrameReader::new(r, shared.opts.limits);
-        tokio::spawn(read_loop(shared.clone(), reader, push_tx));
+        tokio::spawn(crate::read_loop::read_loop(shared.clone(), reader, push_tx));
 
         if let Some(hb) = shared.opts.heartbeat {
-            tokio::spawn(heartbeat_loop(
+            tokio::spawn(crate::heartbeat::heartbeat_loop(
                 Arc::downgrade(&shared),
                 hb.interval,
                 hb.max_wait,
@@ -89,6 +117,18 @@ impl Shared {
         self.closed_tx.subscribe()
     }
 
+    /// What the connection holds now.
+    pub(crate) fn stats(&self) -> ClientStats {
+        ClientStats {
+            pending_calls: self.pending.lock().unwrap().len(),
+            pending_bytes: self.in_flight.used(),
+            unclaimed_reply_bytes: self.replies.used(),
+            queued_bytes: self.outbox.queued_bytes(),
+            push_queued_bytes: self.pushes.used(),
+            pushes_dropped: self.pushes_dropped.load(Ordering::Relaxed),
+        }
+    }
+
     /// Marks the connection dead, fails every pending call and stops the writer. Idempotent.
     pub(crate) fn shutdown(&self, reason: Arc<str>) {
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -111,14 +151,52 @@ impl Shared {
         self.closed_tx.send_replace(true);
     }
 
-    /// Sends a request (its seq is set here) and waits for its reply.
+    /// Takes `bytes` of `budget`, waiting for room unless the connection dies meanwhile.
+    pub(crate) async fn charge_or_closed(
+        &self,
+        budget: &Arc<ByteBudget>,
+        bytes: usize,
+    ) -> Result<Charge, ClientError> {
+        if let Some(c) = budget.try_charge(bytes) {
+            return Ok(c);
+        }
+        let mut closed = self.subscribe_closed();
+        tokio::select! {
+            c = budget.charge(bytes) => Ok(c),
+            _ = closed.wait_for(|c| *c) => Err(self.closed_error()),
+        }
+    }
+
+    /// Sends a request (its seq is set here) and waits for its reply; `timeout` bounds the
+    /// whole call, the wait for room in the pending budget included.
     pub(crate) async fn roundtrip(
         &self,
-        mut msg: Message,
+        msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Message, ClientError> {
+        match timeout {
+            None => self.roundtrip_inner(msg).await,
+            Some(t) => tokio::time::timeout(t, self.roundtrip_inner(msg))
+                .await
+                .unwrap_or(Err(ClientError::Timeout(t))),
+        }
+    }
+
+    async fn roundtrip_inner(&self, mut msg: Message) -> Result<Message, ClientError> {
         // Compress outside the outbox lock; only the frame layout is written under it.
         let wire = msg.wire_payload()?;
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        // Held until this call returns (or is dropped): the request counts as in flight until
+        // its reply has been taken. A heartbeat (a few dozen bytes) does not wait for room: it
+        // checks the connection, which calls filling the budget must not make look dead.
+        let bytes = frame_len(&msg, wire.len()) + PENDING_OVERHEAD;
+        let _in_flight = if msg.header.is_heartbeat() {
+            self.in_flight.charge_anyway(bytes)
+        } else {
+            self.charge_or_closed(&self.in_flight, bytes).await?
+        };
         let (tx, rx) = oneshot::channel();
         let seq = {
             let mut pending = self.pending.lock().unwrap();
@@ -144,15 +222,14 @@ impl Shared {
             Ok(Err(e)) => return Err(e.into()),
             Err(_) => return Err(self.closed_error()),
         }
-        let result = match timeout {
-            None => rx.await,
-            Some(t) => match tokio::time::timeout(t, rx).await {
-                Ok(r) => r,
-                Err(_) => return Err(ClientError::Timeout(t)),
-            },
-        };
+        let result = rx.await;
         guard.armed = false;
-        result.unwrap_or_else(|_| Err(self.closed_error()))
+        match result {
+            // The reply leaves the budget here, as it passes to the caller.
+            Ok(Ok((reply, _held))) => Ok(reply),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(self.closed_error()),
+        }
     }
 
     /// Sends a oneway request and returns once it was written.
@@ -176,6 +253,15 @@ impl Shared {
     }
 }
 
+/// The length of `msg`'s frame with a payload of `payload_len` bytes on the wire.
+pub(crate) fn frame_len(msg: &Message, payload_len: usize) -> usize {
+    // Header (12), total length, and the four length prefixes (4 bytes each).
+    32 + msg.service_path.len()
+        + msg.service_method.len()
+        + msg.metadata.encoded_len()
+        + payload_len
+}
+
 /// Removes a pending entry when the caller gave up (timeout or dropped future).
 struct PendingGuard<'a> {
     shared: &'a Shared,
@@ -192,91 +278,3 @@ impl Drop for PendingGuard<'_> {
 }
 
 pub(crate) const CLOSED_BY_USER: &str = "client closed";
-
-async fn read_loop<R: AsyncRead + Unpin>(
-    shared: Arc<Shared>,
-    mut reader: FrameReader<R>,
-    push_tx: mpsc::Sender<Message>,
-) {
-    let mut closed_rx = shared.subscribe_closed();
-    let idle = shared.opts.idle_timeout;
-    let reason: Arc<str> = loop {
-        // Replies already buffered are taken without touching the close signal; it is watched
-        // only while waiting for the socket.
-        let next = match reader.try_next_buffered() {
-            Ok(None) => tokio::select! {
-                biased;
-                _ = closed_rx.wait_for(|c| *c) => break shared.closed_error().to_string().into(),
-                r = reader.next(idle) => r,
-            },
-            buffered => buffered,
-        };
-        match next {
-            Ok(Some(msg)) => {
-                if msg.is_server_push() {
-                    if shared.opts.push_blocking {
-                        let _ = push_tx.send(msg).await;
-                    } else if push_tx.try_send(msg).is_err() {
-                        tracing::debug!(peer = %shared.peer, "server push dropped: receiver full or gone");
-                    }
-                    continue;
-                }
-                let waiter = shared.pending.lock().unwrap().remove(&msg.header.seq);
-                match waiter {
-                    Some(w) => {
-                        let _ = w.send(Ok(msg));
-                    }
-                    None => tracing::trace!(seq = msg.header.seq, "reply for no pending call"),
-                }
-            }
-            Ok(None) => break "connection closed by server".into(),
-            Err(ReadError::Protocol {
-                error,
-                header: Some(h),
-            }) if !error.is_fatal() => {
-                // The bad frame was consumed; fail only the call it answered.
-                tracing::warn!(peer = %shared.peer, seq = h.seq, %error, "malformed reply");
-                let waiter = shared.pending.lock().unwrap().remove(&h.seq);
-                if let Some(w) = waiter {
-                    let _ = w.send(Err(ClientError::Protocol(error)));
-                }
-            }
-            Err(ReadError::Timeout) => break "idle timeout".into(),
-            Err(e) => break e.to_string().into(),
-        }
-    };
-    shared.shutdown(reason.clone());
-    // Like Go, tell the push receiver that the connection is gone.
-    let mut gone = Message::request("", "");
-    gone.header.set_status(MessageStatusType::Error);
-    gone.metadata.insert("server", shared.peer.clone());
-    gone.metadata
-        .insert(keys::SERVICE_ERROR, reason.to_string());
-    let _ = push_tx.try_send(gone);
-}
-
-async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration, max_wait: Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        if shared.is_closed() {
-            return;
-        }
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        if let Err(e) = shared
-            .roundtrip(Message::heartbeat(0, nanos), Some(max_wait))
-            .await
-        {
-            tracing::warn!(peer = %shared.peer, error = %e, "heartbeat failed; closing connection");
-            shared.shutdown(format!("heartbeat failed: {e}").into());
-            return;
-        }
-    }
-}

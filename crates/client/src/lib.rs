@@ -21,21 +21,47 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Bounded in bytes
+//!
+//! Everything a server can make a client hold has a byte budget ([`ClientOptions`]), and a
+//! budget that is reached slows the caller or the server down; it never fails a call:
+//!
+//! | budget | default | held | when reached |
+//! |---|---|---|---|
+//! | `max_pending_bytes` | 32 MiB | request frames (+256 bytes each) from a call's start until it returns | new calls wait for room (their timeout still runs) |
+//! | `max_pending_bytes` | 32 MiB | replies read but not yet taken by their callers | the client stops reading the connection |
+//! | `max_queued_bytes` | 4 MiB | requests not yet written to the socket | new calls wait for the writer |
+//! | `max_push_bytes`, `push_capacity` | 4 MiB, 1024 | server pushes not yet received | the push is dropped (counted), or with `push_blocking` the client stops reading |
+//!
+//! Each bound is its budget plus one frame: an item alone always fits, so a call larger than
+//! the budget still goes through, by itself. Frames larger than
+//! [`Limits::max_frame_len`](fastrpc_core::Limits::max_frame_len) (16 MiB) are refused
+//! outright. Waiting rather than failing is deliberate: the budget is reached because the
+//! server is slower than the callers, and a typed "over budget" error would only turn that
+//! into retries against the same server; a caller that cannot wait sets a timeout.
+//! [`Client::stats`] reports what a connection holds.
+//!
 //! Service discovery, load balancing and retries live a level up, in `fastrpc-xclient`.
 
+mod budget;
 mod call;
 mod client;
 mod conn;
 mod error;
+mod heartbeat;
 mod options;
 mod push;
+mod push_queue;
+mod read_loop;
+mod stats;
 
 pub use call::Call;
 pub use client::{Client, Reply};
-#[doc(hidden)]
 pub use error::{ClientError, ErrorKind, RemoteError};
 pub use options::{CallOptions, ClientOptions, HeartbeatOptions};
 pub use push::{Push, PushReceiver};
+pub use push_queue::RawPushReceiver;
+pub use stats::ClientStats;
 
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{CompressType, Message, Metadata, SerializeType, ServerAddr};

@@ -26,12 +26,19 @@ pub struct ClientOptions {
     pub auth_token: Option<String>,
     /// Limits on received frames.
     pub limits: Limits,
-    /// Bytes of requests that may wait for the writer before callers wait (backpressure).
-    /// Default 4 MiB.
+    /// Bytes of requests that may wait for the writer (queued or being written) before
+    /// callers wait (backpressure). Default 4 MiB.
     pub max_queued_bytes: usize,
+    /// Bytes of calls in flight (request frames plus 256 bytes each, from a call's start until
+    /// it returns) before new calls wait; the same figure bounds replies read but not yet
+    /// taken by their callers, past which the client stops reading the server. Default
+    /// 32 MiB. A call larger than this still goes through when it is alone.
+    pub max_pending_bytes: usize,
     /// Server pushes buffered for [`Client::take_push_receiver`](crate::Client::take_push_receiver).
     /// Default 1024.
     pub push_capacity: usize,
+    /// Bytes of server pushes buffered for the push receiver. Default 4 MiB.
+    pub max_push_bytes: usize,
     /// When the push buffer is full: wait (`true`, Go's `BidirectionalBlock`) or drop the
     /// push (`false`, the default).
     pub push_blocking: bool,
@@ -53,8 +60,10 @@ impl Default for ClientOptions {
             heartbeat: None,
             auth_token: None,
             limits: Limits::default(),
-            max_queued_bytes: 4 * 1024 * 1024,
+            max_queued_bytes: ClientOptions::DEFAULT_MAX_QUEUED_BYTES,
+            max_pending_bytes: ClientOptions::DEFAULT_MAX_PENDING_BYTES,
             push_capacity: 1024,
+            max_push_bytes: ClientOptions::DEFAULT_MAX_PUSH_BYTES,
             push_blocking: false,
             default_timeout: Some(ClientOptions::DEFAULT_TIMEOUT),
         }
@@ -70,6 +79,14 @@ impl ClientOptions {
         self.default_timeout = t;
         self
     }
+
+    /// Default of [`ClientOptions::max_queued_bytes`]: 4 MiB.
+    pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
+    /// Default of [`ClientOptions::max_pending_bytes`]: 32 MiB.
+    pub const DEFAULT_MAX_PENDING_BYTES: usize = 32 << 20;
+    /// Default of [`ClientOptions::max_push_bytes`]: 4 MiB.
+    pub const DEFAULT_MAX_PUSH_BYTES: usize = 4 << 20;
+
     /// Sets the default serialize type.
     pub fn serialize_type(mut self, st: SerializeType) -> Self {
         self.serialize_type = st;
@@ -103,6 +120,21 @@ impl ClientOptions {
     /// Sets the frame limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+    /// Sets the budget of requests waiting for the writer.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
+        self
+    }
+    /// Sets the budget of calls in flight and of replies not yet taken.
+    pub fn max_pending_bytes(mut self, bytes: usize) -> Self {
+        self.max_pending_bytes = bytes;
+        self
+    }
+    /// Sets the budget of queued server pushes.
+    pub fn max_push_bytes(mut self, bytes: usize) -> Self {
+        self.max_push_bytes = bytes;
         self
     }
     /// Makes server pushes wait for room instead of being dropped.

@@ -4,7 +4,8 @@ use fastrpc_codec::{CodecError, Payload};
 use fastrpc_core::{Message, Metadata};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+
+use crate::RawPushReceiver;
 
 /// One server push, decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,14 +29,14 @@ pub struct Push<T> {
 /// `serialize_type` (JSON unless [`with_serialize_type`](Self::with_serialize_type)) is used.
 #[derive(Debug)]
 pub struct PushReceiver<T> {
-    rx: mpsc::Receiver<Message>,
+    rx: RawPushReceiver,
     close_reason: Option<Arc<str>>,
     untyped: fastrpc_core::SerializeType,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: Payload> PushReceiver<T> {
-    pub(crate) fn new(rx: mpsc::Receiver<Message>) -> PushReceiver<T> {
+    pub(crate) fn new(rx: RawPushReceiver) -> PushReceiver<T> {
         PushReceiver {
             rx,
             close_reason: None,
@@ -68,6 +69,12 @@ impl<T: Payload> PushReceiver<T> {
                 None
             }
         }
+    }
+
+    /// Bytes of pushes queued and not yet received (they count against
+    /// [`ClientOptions::max_push_bytes`](crate::ClientOptions::max_push_bytes)).
+    pub fn queued_bytes(&self) -> usize {
+        self.rx.queued_bytes()
     }
 
     /// Why the connection closed, once [`recv`](Self::recv) has returned `None`.

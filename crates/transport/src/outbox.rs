@@ -16,8 +16,11 @@ pub struct OutboxClosed;
 ///
 /// Compared with a channel of encoded frames, a sender here encodes straight into the shared
 /// buffer (no allocation or copy per frame) and wakes the writer only when the buffer was empty,
-/// so under load one wake-up and one syscall carry every frame queued meanwhile. The buffer is
-/// bounded: past `max_bytes`, senders wait for the writer (backpressure).
+/// so under load one wake-up and one syscall carry every frame queued meanwhile.
+///
+/// Bounded in bytes: a frame is admitted while the unwritten bytes (queued plus the batch being
+/// written) are below `max_bytes`, so at most `max_bytes` plus one frame is ever held; past it,
+/// senders wait for the writer (backpressure) and get room back once a write has completed.
 #[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
@@ -33,6 +36,8 @@ struct State {
     buf: BytesMut,
     acks: Vec<oneshot::Sender<()>>,
     closing: bool,
+    /// Bytes of the batch the writer is writing now.
+    writing: usize,
 }
 
 impl Outbox {
@@ -63,7 +68,7 @@ impl Outbox {
                 if self.dead.load(Ordering::Acquire) || st.closing {
                     return Err(OutboxClosed);
                 }
-                if st.buf.len() < self.max_bytes {
+                if st.buf.len() + st.writing < self.max_bytes {
                     let was_empty = st.buf.is_empty();
                     let start = st.buf.len();
                     if let Err(e) = encode(&mut st.buf) {
@@ -91,6 +96,17 @@ impl Outbox {
         self.wake_writer.notify_one();
     }
 
+    /// Bytes not yet handed to the OS: queued frames plus the batch being written.
+    pub fn queued_bytes(&self) -> usize {
+        let st = self.state.lock().unwrap();
+        st.buf.len() + st.writing
+    }
+
+    /// The most bytes admitted before senders wait (one frame may go past it).
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     /// True once the writer stopped.
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
@@ -112,6 +128,7 @@ impl Outbox {
         let mut st = self.state.lock().unwrap();
         st.acks.clear();
         st.buf = BytesMut::new();
+        st.writing = 0;
         drop(st);
         self.dead_notify.notify_waiters();
         self.room.notify_waiters();
@@ -139,6 +156,7 @@ pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
                     // Swap buffers so senders keep appending while this batch is written.
                     spare.clear();
                     let batch = std::mem::replace(&mut st.buf, std::mem::take(&mut spare));
+                    st.writing = batch.len();
                     Some((batch, std::mem::take(&mut st.acks), st.closing))
                 }
             };
@@ -149,7 +167,6 @@ pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
                 }
                 continue;
             };
-            outbox.room.notify_waiters();
             if !batch.is_empty() {
                 match write_timeout {
                     None => io.write_all(&batch).await?,
@@ -163,6 +180,8 @@ pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
                         })?,
                 }
             }
+            outbox.state.lock().unwrap().writing = 0;
+            outbox.room.notify_waiters();
             for ack in acks {
                 let _ = ack.send(());
             }
@@ -246,5 +265,70 @@ mod tests {
         for chunk in out[..500].chunks(10) {
             assert!(chunk.iter().all(|&x| x == chunk[0]), "frames interleaved");
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn the_batch_being_written_counts_against_the_budget() {
+        // A pipe that takes 1 KiB and then blocks until read.
+        let (a, mut b) = tokio::io::duplex(1024);
+        let outbox = Arc::new(Outbox::new(4096));
+        let writer = {
+            let o = outbox.clone();
+            tokio::spawn(async move { run_outbox_writer(a, &o, None, false).await })
+        };
+        let frame = vec![7u8; 1000];
+        let pusher = {
+            let o = outbox.clone();
+            let frame = frame.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    let f = frame.clone();
+                    o.push(
+                        move |buf| {
+                            buf.extend_from_slice(&f);
+                            Ok::<_, ()>(())
+                        },
+                        None,
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap();
+                }
+            })
+        };
+        // Wait until the writer is stuck and the pusher is waiting for room.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while outbox.queued_bytes() < 4096 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "outbox never filled"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(outbox.queued_bytes() <= 4096 + frame.len());
+        assert!(!pusher.is_finished());
+        // Reading the pipe lets everything through.
+        let mut out = Vec::new();
+        let reading = tokio::spawn(async move {
+            b.read_to_end(&mut out).await.unwrap();
+            out
+        });
+        tokio::time::timeout(Duration::from_secs(30), pusher)
+            .await
+            .unwrap()
+            .unwrap();
+        outbox.close();
+        writer.await.unwrap().unwrap();
+        assert_eq!(reading.await.unwrap().len(), 20 * 1000);
+        assert_eq!(outbox.queued_bytes(), 0);
     }
 }
