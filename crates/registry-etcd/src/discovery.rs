@@ -1,9 +1,9 @@
 //! [`EtcdDiscovery`]: the servers of one service, listed and watched in etcd.
 
+use crate::EtcdOptions;
 use crate::backoff::Backoff;
 use crate::error::{timed_out, to_registry_error};
 use crate::layout::{discovery_dir, server_key_of};
-use crate::EtcdOptions;
 use etcd_client::{Client, GetOptions, WatchOptions};
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
 use std::sync::Arc;

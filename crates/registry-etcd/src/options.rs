@@ -107,7 +107,8 @@ impl EtcdOptions {
                 reason: "expected an etcd:// URL".into(),
             });
         }
-        let mut o = EtcdOptions::new(url.require_hosts()?.iter().cloned()).base_path(url.base_path());
+        let mut o =
+            EtcdOptions::new(url.require_hosts()?.iter().cloned()).base_path(url.base_path());
         if let Some(ttl) = url.duration("ttl")? {
             o.ttl = ttl;
         }

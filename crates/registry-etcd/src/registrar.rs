@@ -1,9 +1,9 @@
 //! [`EtcdRegistrar`]: publishes a server's services in etcd under one lease.
 
+use crate::EtcdOptions;
 use crate::backoff::Backoff;
 use crate::error::{is_lease_not_found, timed_out, to_registry_error};
 use crate::layout::{BASE_PATH_VALUE, server_entry_key, service_key};
-use crate::EtcdOptions;
 use etcd_client::{Client, PutOptions};
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use std::collections::BTreeMap;
@@ -168,7 +168,10 @@ async fn keep_registered(inner: Arc<Inner>, mut lease: i64) {
     loop {
         match keep_alive(&inner, lease).await {
             KeepAliveEnd::LeaseLost => {
-                tracing::warn!(lease, "etcd registrar: lease lost; granting a new one and registering again");
+                tracing::warn!(
+                    lease,
+                    "etcd registrar: lease lost; granting a new one and registering again"
+                );
             }
             KeepAliveEnd::StreamBroken => {
                 // etcd unreachable: try the same lease again; etcd tells us if it is gone.
@@ -261,10 +264,15 @@ impl Registrar for EtcdRegistrar {
                 .entries
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert((service.to_owned(), server_key.to_owned()), metadata.to_owned());
+                .insert(
+                    (service.to_owned(), server_key.to_owned()),
+                    metadata.to_owned(),
+                );
             let guard = inner.lease.lock().await;
             let lease = (*guard).ok_or_else(|| {
-                RegistryError::Unavailable("etcd: no lease yet; the entry is written when one is granted".into())
+                RegistryError::Unavailable(
+                    "etcd: no lease yet; the entry is written when one is granted".into(),
+                )
             })?;
             inner
                 .put_entry(lease, service, server_key, metadata)
@@ -300,7 +308,8 @@ impl Registrar for EtcdRegistrar {
         Box::pin(async move {
             self.task.abort();
             let inner = &self.inner;
-            let entries = std::mem::take(&mut *inner.entries.lock().unwrap_or_else(|p| p.into_inner()));
+            let entries =
+                std::mem::take(&mut *inner.entries.lock().unwrap_or_else(|p| p.into_inner()));
             let mut guard = inner.lease.lock().await;
             let mut kv = inner.client.kv_client();
             let mut first_error = None;

@@ -51,7 +51,10 @@ impl ZkDiscovery {
     /// Opens a session and lists `/{base}/{service_path}` once (failing with
     /// [`Unavailable`](RegistryError::Unavailable) if ZooKeeper does not answer), then keeps
     /// the list up to date in the background. Must be called inside a tokio runtime.
-    pub async fn connect(options: ZkOptions, service_path: &str) -> Result<ZkDiscovery, RegistryError> {
+    pub async fn connect(
+        options: ZkOptions,
+        service_path: &str,
+    ) -> Result<ZkDiscovery, RegistryError> {
         let options = Arc::new(options);
         let client = options.connect().await?;
         let dir = service_node(&options.base_path, service_path);
@@ -61,7 +64,12 @@ impl ZkDiscovery {
         Ok(ZkDiscovery::spawn(client, options, dir, list))
     }
 
-    fn spawn(client: Client, options: Arc<ZkOptions>, dir: String, first: ServerList) -> ZkDiscovery {
+    fn spawn(
+        client: Client,
+        options: Arc<ZkOptions>,
+        dir: String,
+        first: ServerList,
+    ) -> ZkDiscovery {
         let (tx, rx) = watch::channel(first);
         let task = tokio::spawn(run(client.clone(), options.clone(), dir, tx));
         ZkDiscovery {
@@ -106,7 +114,11 @@ async fn list_and_watch(
     dir: &str,
     timeout: Duration,
 ) -> Result<(ServerList, Watches), ZkError> {
-    let deadline = |f| async move { tokio::time::timeout(timeout, f).await.unwrap_or(Err(ZkError::Timeout)) };
+    let deadline = |f| async move {
+        tokio::time::timeout(timeout, f)
+            .await
+            .unwrap_or(Err(ZkError::Timeout))
+    };
     let mut watches: Watches = Vec::new();
     let children = match deadline(client.get_and_watch_children(dir)).await {
         Ok((children, _, watcher)) => {
@@ -131,7 +143,10 @@ async fn list_and_watch(
         {
             Ok((data, _, watcher)) => {
                 watches.push(Box::pin(watcher.changed()));
-                list.push(ServerEntry::new(child, String::from_utf8_lossy(&data).into_owned()));
+                list.push(ServerEntry::new(
+                    child,
+                    String::from_utf8_lossy(&data).into_owned(),
+                ));
             }
             // Deleted since the listing: the children watch fires.
             Err(ZkError::NoNode) => {}
@@ -193,4 +208,3 @@ async fn run(client: Client, options: Arc<ZkOptions>, dir: String, tx: watch::Se
         }
     }
 }
-

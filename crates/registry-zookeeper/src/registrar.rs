@@ -70,7 +70,12 @@ impl ZkRegistrar {
 
     /// The id of the current ZooKeeper session (the owner of the ephemeral leaves).
     pub async fn session_id(&self) -> Option<i64> {
-        self.inner.client.lock().await.as_ref().map(|c| c.session_id().0)
+        self.inner
+            .client
+            .lock()
+            .await
+            .as_ref()
+            .map(|c| c.session_id().0)
     }
 }
 
@@ -86,10 +91,7 @@ impl Inner {
         e.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    async fn deadline<T>(
-        &self,
-        f: impl Future<Output = Result<T, ZkError>>,
-    ) -> Result<T, ZkError> {
+    async fn deadline<T>(&self, f: impl Future<Output = Result<T, ZkError>>) -> Result<T, ZkError> {
         tokio::time::timeout(self.options.timeout, f)
             .await
             .unwrap_or(Err(ZkError::Timeout))
@@ -100,7 +102,10 @@ impl Inner {
     async fn put_dir(&self, client: &Client, path: &str, value: &str) -> Result<(), ZkError> {
         let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
         for (i, _) in path.match_indices('/').skip(1) {
-            match self.deadline(client.create(&path[..i], b"", &persistent)).await {
+            match self
+                .deadline(client.create(&path[..i], b"", &persistent))
+                .await
+            {
                 Ok(_) | Err(ZkError::NodeExists) => {}
                 Err(e) => return Err(e),
             }
@@ -146,9 +151,13 @@ impl Inner {
         } else {
             CreateMode::Persistent
         };
-        self.deadline(client.create(path, metadata.as_bytes(), &mode.with_acls(Acls::anyone_all())))
-            .await
-            .map(|_| ())
+        self.deadline(client.create(
+            path,
+            metadata.as_bytes(),
+            &mode.with_acls(Acls::anyone_all()),
+        ))
+        .await
+        .map(|_| ())
     }
 
     /// Go's `Register`: the two directories, then the leaf.
@@ -160,7 +169,8 @@ impl Inner {
         metadata: &str,
     ) -> Result<(), ZkError> {
         let base = &self.options.base_path;
-        self.put_dir(client, &base_node(base), BASE_PATH_VALUE).await?;
+        self.put_dir(client, &base_node(base), BASE_PATH_VALUE)
+            .await?;
         self.put_dir(client, &service_node(base, service), service)
             .await?;
         self.sync_leaf(client, &server_node(base, service, server_key), metadata)
@@ -232,7 +242,9 @@ async fn keep_registered(inner: Arc<Inner>) {
             if !lost {
                 continue;
             }
-            tracing::warn!("zookeeper registrar: session lost; opening a new one and registering again");
+            tracing::warn!(
+                "zookeeper registrar: session lost; opening a new one and registering again"
+            );
             *inner.client.lock().await = None;
         }
         // A new session, then every entry written again, with backoff until it works.
@@ -282,7 +294,10 @@ impl Registrar for ZkRegistrar {
                 .entries
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert((service.to_owned(), server_key.to_owned()), metadata.to_owned());
+                .insert(
+                    (service.to_owned(), server_key.to_owned()),
+                    metadata.to_owned(),
+                );
             let guard = inner.client.lock().await;
             let client = guard.as_ref().ok_or_else(|| {
                 RegistryError::Unavailable(

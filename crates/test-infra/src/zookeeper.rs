@@ -44,7 +44,11 @@ impl ZkPorts {
 /// (`dir/conf`, `dir/data`), and returns the java arguments that start it. A one-server
 /// `ensemble` is a standalone server. `tickTime` is 1 s (sessions of 2 s to 20 s; elections
 /// of a few seconds). Shared with `cargo xtask infra up`.
-pub fn zookeeper_setup(id: usize, ensemble: &[ZkPorts], dir: &Path) -> std::io::Result<Vec<String>> {
+pub fn zookeeper_setup(
+    id: usize,
+    ensemble: &[ZkPorts],
+    dir: &Path,
+) -> std::io::Result<Vec<String>> {
     let conf = dir.join("conf");
     let data = dir.join("data");
     std::fs::create_dir_all(&conf)?;
