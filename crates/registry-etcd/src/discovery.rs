@@ -53,7 +53,10 @@ impl EtcdDiscovery {
         let options = Arc::new(options);
         let client = options.client().await?;
         let dir = discovery_dir(&options.base_path, service_path);
-        let (list, revision) = list(&client, &dir, options.timeout).await?;
+        let (list, revision) = crate::backoff::retry_unavailable(3 * options.timeout, || {
+            list(&client, &dir, options.timeout)
+        })
+        .await?;
         Ok(EtcdDiscovery::spawn(
             client,
             options,

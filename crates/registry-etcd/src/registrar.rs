@@ -63,7 +63,9 @@ impl EtcdRegistrar {
             lease: tokio::sync::Mutex::new(None),
             lease_lost: Notify::new(),
         });
-        let lease = inner.grant().await?;
+        // A cluster electing a leader answers after a while: retry for a few deadlines.
+        let lease =
+            crate::backoff::retry_unavailable(3 * inner.options.timeout, || inner.grant()).await?;
         *inner.lease.lock().await = Some(lease);
         let task = tokio::spawn(keep_registered(inner.clone(), lease));
         Ok(EtcdRegistrar { inner, task })
