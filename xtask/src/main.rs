@@ -6,6 +6,11 @@
 //! - `bench [--short] [ARGS..]`: the side-by-side benchmark (`crates/bench`), written to
 //!   `docs/benchmarks/`.
 //! - `fuzz [--seconds N]`: fuzzes the frame decoder with cargo-fuzz (needs a nightly toolchain).
+//! - `infra install | up | down`: real etcd, ZooKeeper and Redis for the registry tests
+//!   (see `infra.rs`); `ci` runs `infra install` first and the tests with
+//!   `FASTRPC_REQUIRE_INFRA=1`.
+
+mod infra;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -16,9 +21,10 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("infra") => infra::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [ARGS..] | fuzz [--seconds N] | infra <install|up|down>>"
             );
             return ExitCode::from(2);
         }
@@ -74,6 +80,8 @@ fn ensure_cargo_tool(subcommand: &str, krate: &str) -> Result {
 fn ci(args: &[String]) -> Result {
     let skip_lints = args.iter().any(|a| a == "--skip-lints");
     let started = Instant::now();
+    // Before any build: etcd-client's build needs protoc; the registry tests need servers.
+    infra::install()?;
     if !skip_lints {
         run("rustup", &["component", "add", "rustfmt", "clippy"]).or_else(|e| {
             // Offline or no rustup: fine if the components are already there.
@@ -98,7 +106,7 @@ fn ci(args: &[String]) -> Result {
         )?;
         run("cargo", &["deny", "check", "licenses", "bans", "sources"])?;
     }
-    run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
+    infra::run_requiring_infra("cargo", &["test", "--workspace", "--no-fail-fast"])?;
     run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
     eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
