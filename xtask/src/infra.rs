@@ -386,7 +386,7 @@ fn down() -> Result {
         while pids.iter().any(alive) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let left: Vec<&str> = pids.iter().copied().filter(|p| alive(&p)).collect();
+        let left: Vec<&str> = pids.iter().copied().filter(|p| alive(p)).collect();
         if !left.is_empty() {
             let _ = Command::new("kill")
                 .arg("-KILL")

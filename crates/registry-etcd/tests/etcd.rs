@@ -65,7 +65,7 @@ async fn servers_register_are_called_join_and_leave() {
         left[0].0,
         format!("/rpcx_test/{SERVICE}/{b_key}").into_bytes()
     );
-    wait_list(&*d, WAIT, "only b", |l| keys(l) == [b_key.clone()]).await;
+    wait_list(&*d, WAIT, "only b", |l| keys(l) == [b_key.as_str()]).await;
     for _ in 0..10 {
         assert_eq!(xc.call::<_, String>("Am", &0u32).await.unwrap(), "b");
     }
@@ -89,10 +89,10 @@ async fn hard_killed_server_disappears_when_its_lease_expires() {
     let u = url(&etcd, "/rpcx_test", "ttl=3s&interval=1s");
     let d = discovery_from_url(&u, SERVICE).await.unwrap();
     let (mut child, key) = spawn_child_server(u.as_str());
-    wait_list(&d, WAIT, "the child's entry", |l| keys(l) == [key.clone()]).await;
+    wait_list(&d, WAIT, "the child's entry", |l| keys(l) == [key.as_str()]).await;
     // Alive for longer than the TTL: the keep-alive works.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(keys(&d.servers()), [key.clone()]);
+    assert_eq!(keys(&d.servers()), [key.as_str()]);
 
     child.kill().unwrap();
     child.wait().unwrap();
@@ -126,9 +126,9 @@ async fn etcd_restart_loses_no_call_and_keeps_the_registration() {
     etcd.stop(0);
     // Calls go on while etcd is down, and the client keeps its list.
     calls.wait_more(50).await;
-    assert_eq!(keys(&d.servers()), [a_key.clone()]);
+    assert_eq!(keys(&d.servers()), [a_key.as_str()]);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(keys(&d.servers()), [a_key.clone()]);
+    assert_eq!(keys(&d.servers()), [a_key.as_str()]);
     etcd.restart(0);
     calls.wait_more(50).await;
 
@@ -286,7 +286,7 @@ async fn discovers_entries_written_by_etcdctl_in_gos_layout() {
             .unwrap(),
     );
     let list = d.servers();
-    assert_eq!(keys(&list), [key.clone()]);
+    assert_eq!(keys(&list), [key.as_str()]);
     assert_eq!(list[0].raw_metadata(), "weight=7&group=test");
     assert_eq!(list[0].weight(), 7);
     let xc = xclient(d.clone());
@@ -295,7 +295,7 @@ async fn discovers_entries_written_by_etcdctl_in_gos_layout() {
     let plain = discovery_from_url(&url(&etcd, "", "base=rpcx_plain"), SERVICE)
         .await
         .unwrap();
-    assert_eq!(keys(&plain.servers()), [key.clone()]);
+    assert_eq!(keys(&plain.servers()), [key.as_str()]);
     assert_eq!(plain.servers()[0].raw_metadata(), "weight=3");
 
     // A change by hand is watched: the metadata follows, and a deletion empties the list.

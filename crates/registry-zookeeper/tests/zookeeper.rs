@@ -73,8 +73,8 @@ async fn servers_register_are_called_join_and_leave() {
         .list_children(&format!("/rpcx_test/{SERVICE}"))
         .await
         .unwrap();
-    assert_eq!(left, [b_key.clone()]);
-    wait_list(&*d, WAIT, "only b", |l| keys(l) == [b_key.clone()]).await;
+    assert_eq!(left, [b_key.as_str()]);
+    wait_list(&*d, WAIT, "only b", |l| keys(l) == [b_key.as_str()]).await;
     for _ in 0..10 {
         assert_eq!(xc.call::<_, String>("Am", &0u32).await.unwrap(), "b");
     }
@@ -100,11 +100,11 @@ async fn hard_killed_server_disappears_when_its_session_expires() {
     let u = url(&zk, "/rpcx_test", "ttl=4s&interval=1s");
     let d = discovery_from_url(&u, SERVICE).await.unwrap();
     let (mut child, key) = spawn_child_server(u.as_str());
-    wait_list(&d, WAIT, "the child's entry", |l| keys(l) == [key.clone()]).await;
+    wait_list(&d, WAIT, "the child's entry", |l| keys(l) == [key.as_str()]).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         keys(&d.servers()),
-        [key.clone()],
+        [key.as_str()],
         "the session is kept alive"
     );
 
@@ -135,7 +135,11 @@ async fn zookeeper_restart_loses_no_call_and_keeps_the_registration() {
     zk.stop(0);
     calls.wait_more(50).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(keys(&d.servers()), [a_key.clone()], "the last list is kept");
+    assert_eq!(
+        keys(&d.servers()),
+        [a_key.as_str()],
+        "the last list is kept"
+    );
     zk.restart(0);
     calls.wait_more(50).await;
 
@@ -276,7 +280,7 @@ async fn discovers_entries_written_by_the_zookeeper_cli_in_gos_layout() {
     for u in [url(&zk, "/rpcx_test", ""), url(&zk, "", "base=rpcx_test")] {
         let d = Arc::new(discovery_from_url(&u, SERVICE).await.unwrap());
         let list = d.servers();
-        assert_eq!(keys(&list), [key.clone()]);
+        assert_eq!(keys(&list), [key.as_str()]);
         assert_eq!(list[0].raw_metadata(), "weight=7&group=test");
         let xc = xclient(d.clone());
         assert_eq!(xc.call::<_, String>("Am", &0u32).await.unwrap(), "by-hand");
