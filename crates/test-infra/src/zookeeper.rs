@@ -149,10 +149,9 @@ impl ZooKeeper {
     /// `size` servers on free ports, each with its own data dir, all serving.
     pub fn start(size: usize) -> Option<ZooKeeper> {
         let java = require_binary("java", &[])?;
-        if !Path::new(ZOOKEEPER_JAR).is_file() {
-            // Reuse require_binary's skip-or-fail policy for the missing package.
-            require_binary("zookeeper.jar", &[])?;
-        }
+        // Debian's `zookeeper` package: its jar, found the same skip-or-fail way.
+        let jar = Path::new(ZOOKEEPER_JAR);
+        require_binary("zookeeper.jar", &[jar.parent()?.to_str()?])?;
         let dir = TempDir::new("zookeeper");
         let ensemble: Vec<ZkPorts> = (0..size).map(|_| ZkPorts::free()).collect();
         let servers = (1..=size)
