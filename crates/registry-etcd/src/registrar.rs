@@ -96,7 +96,13 @@ impl Inner {
     ) -> Result<T, etcd_client::Error> {
         tokio::time::timeout(self.options.timeout, f)
             .await
-            .unwrap_or_else(|_| Err(etcd_client::Error::WatchError(format!("{what} timed out"))))
+            .unwrap_or_else(|_| {
+                // An I/O timeout, so that it maps to `Unavailable` (retry later).
+                Err(etcd_client::Error::IoError(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{what} timed out"),
+                )))
+            })
     }
 
     async fn grant(&self) -> Result<i64, RegistryError> {
