@@ -43,6 +43,12 @@
 //! * A crashed server (registrar dropped without [`close`](fastrpc_discovery::Registrar::close))
 //!   disappears when its lease expires, after at most the TTL.
 //!
+//! # Bounds
+//!
+//! Every etcd request has a deadline ([`EtcdOptions::timeout`]); a response is limited to
+//! tonic's default of 4 MiB (a listing larger than that fails and the last list stays).
+//! The registrar holds one entry per registered service.
+//!
 //! # Dependencies
 //!
 //! `etcd-client` is the maintained async etcd v3 client for tokio (tonic gRPC, lazy

@@ -317,3 +317,22 @@ async fn discovers_entries_written_by_etcdctl_in_gos_layout() {
     .await;
     server.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_etcd_is_a_clear_unavailable_error() {
+    let port = fastrpc_test_infra::free_port();
+    let u: RegistryUrl = format!("etcd://127.0.0.1:{port}/rpcx_test?timeout=300ms")
+        .parse()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = discovery_from_url(&u, SERVICE).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let err = registrar_from_url(&u).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let bad: RegistryUrl = "etcd:///rpcx_test".parse().unwrap();
+    assert!(matches!(
+        discovery_from_url(&bad, SERVICE).await.unwrap_err(),
+        fastrpc_discovery::RegistryError::InvalidUrl { .. }
+    ));
+}

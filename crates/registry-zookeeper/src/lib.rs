@@ -46,6 +46,12 @@
 //!   entry again; a stale ephemeral leaf of an old session is deleted and created anew.
 //! * A crashed server's ephemeral leaves disappear when its session times out.
 //!
+//! # Bounds
+//!
+//! Every ZooKeeper request has a deadline ([`ZkOptions::timeout`]); ZooKeeper itself limits
+//! a znode's data and a children listing to its `jute.maxbuffer` (1 MiB by default). A
+//! discovery holds one data watch per listed child; dropped watches are removed.
+//!
 //! # Dependencies
 //!
 //! `zookeeper-client` is a maintained pure-Rust async ZooKeeper client (no C library, no

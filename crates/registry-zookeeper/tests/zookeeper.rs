@@ -347,3 +347,22 @@ async fn expired_session_is_replaced_and_entries_recreated() {
     assert_eq!(stat.ephemeral_owner, new);
     r.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_zookeeper_is_a_clear_unavailable_error() {
+    let port = fastrpc_test_infra::free_port();
+    let u: RegistryUrl = format!("zookeeper://127.0.0.1:{port}/rpcx_test?ttl=2s&timeout=500ms")
+        .parse()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = discovery_from_url(&u, SERVICE).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let err = registrar_from_url(&u).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let bad: RegistryUrl = "zookeeper:///rpcx_test".parse().unwrap();
+    assert!(matches!(
+        discovery_from_url(&bad, SERVICE).await.unwrap_err(),
+        fastrpc_discovery::RegistryError::InvalidUrl { .. }
+    ));
+}
