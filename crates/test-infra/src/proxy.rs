@@ -109,3 +109,53 @@ fn relay(from: &TcpStream, to: &TcpStream) {
         let _ = from.shutdown(Shutdown::Both);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn echo_server() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut s = s;
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = s.read(&mut buf) {
+                        if n == 0 || s.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn echo(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
+        let mut s = TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"ping")?;
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf)?;
+        Ok(buf.to_vec())
+    }
+
+    #[test]
+    fn relays_cuts_and_heals() {
+        let proxy = TcpProxy::start(echo_server());
+        assert_eq!(echo(proxy.addr()).unwrap(), b"ping");
+        let mut open = TcpStream::connect(proxy.addr()).unwrap();
+        open.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        open.write_all(b"x").unwrap();
+        let mut one = [0u8; 1];
+        open.read_exact(&mut one).unwrap();
+        proxy.cut();
+        // The relayed connection is closed, and new ones are refused.
+        assert!(matches!(open.read(&mut one), Ok(0) | Err(_)));
+        assert!(echo(proxy.addr()).is_err());
+        proxy.heal();
+        assert_eq!(echo(proxy.addr()).unwrap(), b"ping");
+    }
+}
