@@ -218,6 +218,10 @@ async fn follow(
 ) -> Next {
     loop {
         let watches = std::mem::take(&mut listing.watches);
+        if watches.is_empty() {
+            // Not expected (the directory's watch ends the loop), and select_all needs one.
+            return Next::Relist;
+        }
         let ((child, event), _, rest) = select_all(watches).await;
         listing.watches = rest;
         if event.session_state.is_terminated() {
