@@ -9,9 +9,13 @@
 //! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
 //!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
 //! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
+//! - `infra install | up | down`: real etcd, ZooKeeper and Redis for the registry tests
+//!   (see `infra.rs`); `ci` runs `infra install` first and the tests with
+//!   `FASTRPC_REQUIRE_INFRA=1`.
 
 mod fleet_bench;
 mod fuzz;
+mod infra;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -22,6 +26,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::long_run(&args[1..]),
+        Some("infra") => infra::main(&args[1..]),
         Some("fleet-bench") => {
             let cargo = fleet_bench::cargo_args(&args[1..]);
             run(
@@ -31,7 +36,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..]>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..] | infra <install|up|down>>"
             );
             return ExitCode::from(2);
         }
@@ -87,6 +92,8 @@ fn ensure_cargo_tool(subcommand: &str, krate: &str) -> Result {
 fn ci(args: &[String]) -> Result {
     let skip_lints = args.iter().any(|a| a == "--skip-lints");
     let started = Instant::now();
+    // Before any build: etcd-client's build needs protoc; the registry tests need servers.
+    infra::install()?;
     if !skip_lints {
         run("rustup", &["component", "add", "rustfmt", "clippy"]).or_else(|e| {
             // Offline or no rustup: fine if the components are already there.
@@ -128,7 +135,7 @@ fn ci(args: &[String]) -> Result {
         )?;
         run("cargo", &["deny", "check", "licenses", "bans", "sources"])?;
     }
-    run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
+    infra::run_requiring_infra("cargo", &["test", "--workspace", "--no-fail-fast"])?;
     run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
     fuzz::ci_smoke()?;
     eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());

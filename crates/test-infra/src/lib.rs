@@ -10,6 +10,14 @@
 //! that command, unless `FASTRPC_REQUIRE_INFRA=1` is set (as `cargo xtask ci` does), in which
 //! case it fails: CI must never pass by skipping.
 
+mod etcd;
 mod process;
+mod proxy;
+mod zookeeper;
 
+pub use etcd::{Etcd, EtcdMember, EtcdPorts, etcd_args};
 pub use process::{Process, TempDir, free_port, require_binary, wait_for_port};
+pub use proxy::TcpProxy;
+pub use zookeeper::{
+    ZOOKEEPER_JAR, ZkPorts, ZkServer, ZooKeeper, four_letter, zookeeper_classpath, zookeeper_setup,
+};
