@@ -11,5 +11,7 @@
 //! case it fails: CI must never pass by skipping.
 
 mod process;
+pub mod redis;
 
 pub use process::{Process, TempDir, free_port, require_binary, wait_for_port};
+pub use redis::RedisServer;
