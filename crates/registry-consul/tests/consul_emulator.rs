@@ -437,3 +437,28 @@ async fn emulator_unreachable_and_bad_urls_are_clear_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("mode"), "{err}");
 }
+
+/// `clone_for_service` (OneClient) lists another service from the same template.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_clone_for_service_lists_another_service() {
+    let emu = emulator();
+    let url = emu.url(&format!("/rpcx_test?{FAST}"));
+    let reg = registrar(&url).await;
+    reg.register("tcp@127.0.0.1:7", "Echo", "weight=3")
+        .await
+        .unwrap();
+    let template = discovery(&url).await;
+    let echo = template.clone_for_service("Echo");
+    let mut rx = echo.watch();
+    wait_list(&mut rx, "Echo via clone_for_service", |l| {
+        keys(l) == BTreeSet::from(["tcp@127.0.0.1:7".to_owned()])
+    })
+    .await;
+    assert_eq!(echo.servers()[0].weight(), 3);
+    assert!(
+        template.servers().is_empty(),
+        "the template lists Who, not Echo"
+    );
+    reg.close().await.unwrap();
+    wait_list(&mut rx, "Echo closed", |l| l.is_empty()).await;
+}

@@ -414,3 +414,35 @@ async fn password_and_database_from_the_url() {
     );
     reg.close().await.unwrap();
 }
+
+/// `clone_for_service` (OneClient) lists another service from the same template; a
+/// discovery made while Redis is down fails with a clear `Unavailable` error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_for_service_and_unreachable_redis() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let path = format!("/rpcx_test?{FAST}");
+    let reg = registrar(&redis, &path).await;
+    reg.register("tcp@127.0.0.1:7", "Echo", "weight=3")
+        .await
+        .unwrap();
+    let template = discovery(&redis, &path).await;
+    let echo = template.clone_for_service("Echo");
+    let mut rx = echo.watch();
+    wait_list(&mut rx, "Echo via clone_for_service", |l| {
+        keys(l) == BTreeSet::from(["tcp@127.0.0.1:7".to_owned()])
+    })
+    .await;
+    assert!(
+        template.servers().is_empty(),
+        "the template lists Who, not Echo"
+    );
+    reg.close().await.unwrap();
+    wait_list(&mut rx, "Echo closed", |l| l.is_empty()).await;
+
+    redis.kill();
+    let url = RegistryUrl::parse(&redis.url("/rpcx_test?timeout=1s")).unwrap();
+    let err = discovery_from_url(&url, "Who").await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
