@@ -26,7 +26,7 @@ pub enum ConsulMode {
 /// | `token` (or the URL password) | none | sent as `X-Consul-Token` |
 /// | `wait` | `15s` | the blocking-query wait (libkv's `DefaultWatchWaitTime`) |
 /// | `timeout` | `5s` | the deadline of one request (plus `wait` for blocking ones) |
-/// | `grace` | `30s` | how long the discovery keeps its list when Consul comes back empty |
+/// | `grace` | `30s` | how long the discovery keeps its list when Consul comes back empty (keep it above the registrars' `interval`) |
 /// | `deregister` | `1m` | catalog mode: `DeregisterCriticalServiceAfter` |
 /// | `max_body_bytes` | `4194304` | the largest response read |
 #[derive(Clone, Debug)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// | `ttl` | 2 × `interval` | the expiry of each server entry (rpcx uses 2 × `UpdateInterval`) |
 /// | `timeout` | `5s` | the deadline of one Redis connection attempt or command |
 /// | `resync` | `30s` | the discovery's full re-list period, in addition to notifications |
-/// | `grace` | `30s` | how long the discovery keeps its list when Redis comes back empty |
+/// | `grace` | `30s` | how long the discovery keeps its list when Redis comes back empty (keep it above the registrars' `interval`) |
 /// | `max_entries` | `10000` | the most keys one listing reads |
 /// | `max_value_bytes` | `65536` | larger values are skipped, not read |
 #[derive(Clone, Debug)]
