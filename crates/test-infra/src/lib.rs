@@ -13,11 +13,13 @@
 mod etcd;
 mod process;
 mod proxy;
+mod redis;
 mod zookeeper;
 
 pub use etcd::{Etcd, EtcdMember, EtcdPorts, etcd_args};
 pub use process::{Process, TempDir, free_port, require_binary, wait_for_port};
 pub use proxy::TcpProxy;
+pub use redis::RedisServer;
 pub use zookeeper::{
     ZOOKEEPER_JAR, ZkPorts, ZkServer, ZooKeeper, four_letter, zookeeper_classpath, zookeeper_setup,
 };

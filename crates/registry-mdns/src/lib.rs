@@ -1,0 +1,71 @@
+//! mDNS / DNS-SD registry for fastrpc, with rpcx's TXT layout (`rpcx-protocol.md` §5.5):
+//! servers announce themselves on the local link, clients browse; no registry server.
+//!
+//! * [`MdnsRegistrar`] (server side) announces instances of `_rpcxservices._tcp.local.`;
+//! * [`MdnsDiscovery`] (client side) browses them every `interval`;
+//! * [`registrar_from_url`] and [`discovery_from_url`] build them from `mdns://?options`.
+//!
+//! # Layout
+//!
+//! Each instance carries one TXT string: Go's `url.QueryEscape(json.Marshal(services))`
+//! where `services` is a list of `{"service":..,"meta":..,"service_address":..}` objects
+//! (empty fields left out, `&` written `\u0026` as Go's JSON does). For service `Arith` with
+//! metadata `weight=10&group=g1` at `tcp@127.0.0.1:8972` the string is
+//! `%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D10%5Cu0026group%3Dg1%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D`.
+//! The instance's SRV port is the server's port.
+//!
+//! # Differences from Go rpcx (read before mixing Go and Rust peers)
+//!
+//! * **Service type.** Go rpcx passes `"_rpcxservices"` to grandcat/zeroconf, which
+//!   announces `_rpcxservices.local.` (no `_tcp` label, outside RFC 6763). `mdns-sd` only
+//!   accepts `<name>._tcp.local.` or `._udp.local.`, so fastrpc uses
+//!   `_rpcxservices._tcp.local.`: the TXT layout is rpcx's byte for byte, but a Go peer with
+//!   rpcx's hard-coded type and a fastrpc peer do **not** see each other.
+//! * **Filtering.** Go's discovery returns every service of every host; fastrpc keeps only
+//!   the entries of the discovery's own service.
+//! * **Instance names.** Go names the instance after the host name only (two servers on
+//!   one host collide); fastrpc uses `{host}-{port}`, and splits a list longer than one
+//!   255-byte TXT string over `{host}-{port}-1`, `-2`, ... (Go would fail to announce it).
+//!
+//! # Outages
+//!
+//! There is no registry to lose. A browse that fails keeps the last list, and a server is
+//! dropped only when two browses in a row miss it (multicast answers can be lost, and a
+//! just-registered responder is still probing for about 750 ms). So a server that stops
+//! answering, killed or shut down, disappears within about two `interval`s;
+//! [`close`](fastrpc_discovery::Registrar::close) also sends goodbyes for other browsers.
+//!
+//! # Dependencies
+//!
+//! `mdns-sd` (0.21): a maintained pure-Rust mDNS responder and browser, with no system
+//! daemon (Avahi) needed; `serde_json` reads the TXT JSON (written by hand to match Go's
+//! escaping byte for byte).
+
+mod daemon;
+mod discovery;
+mod layout;
+mod options;
+mod registrar;
+
+pub use discovery::{MdnsDiscovery, browse};
+pub use layout::{
+    SERVICE_TYPE, ServiceMeta, TXT_MAX, go_json, parse_txt, query_escape, query_unescape,
+    split_for_txt, txt_for,
+};
+pub use options::MdnsOptions;
+pub use registrar::MdnsRegistrar;
+
+use fastrpc_discovery::{RegistryError, RegistryUrl};
+
+/// The discovery of `service_path` for an `mdns://` URL (the facade's `from_url` calls it).
+pub async fn discovery_from_url(
+    url: &RegistryUrl,
+    service_path: &str,
+) -> Result<MdnsDiscovery, RegistryError> {
+    MdnsDiscovery::connect(MdnsOptions::from_url(url)?, service_path).await
+}
+
+/// The registrar for an `mdns://` URL (the facade's `from_url` calls it).
+pub async fn registrar_from_url(url: &RegistryUrl) -> Result<MdnsRegistrar, RegistryError> {
+    MdnsRegistrar::new(MdnsOptions::from_url(url)?)
+}

@@ -1,0 +1,229 @@
+//! [`RedisRegistrar`]: publishes a server's services in Redis, in rpcx's layout.
+
+use crate::RedisOptions;
+use crate::conn::{self, Backoff};
+use crate::layout::{self, BASE_DIR_VALUE};
+use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
+use redis::aio::MultiplexedConnection;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinHandle;
+
+/// The server side of the Redis registry (rpcx's `RedisRegisterPlugin`).
+///
+/// Each service is written as three keys (`rpcx-protocol.md` §5.4): the base path
+/// (`rpcx_path`) and the service (its name) without expiry, and the server entry with an
+/// expiry of `ttl`. A background task writes every entry again each `interval` (which also
+/// puts back what a restarted Redis lost); while Redis is unreachable it retries with
+/// backoff. [`close`](Registrar::close) deletes the entries; dropping the registrar without
+/// closing it stops the refresh, and the entries expire after `ttl` (as when the process is
+/// killed).
+pub struct RedisRegistrar {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+struct Shared {
+    opts: RedisOptions,
+    /// (service, server key) -> metadata. The lock also orders writes against deletes, so
+    /// a refresh never puts back an entry being unregistered.
+    entries: Mutex<BTreeMap<(String, String), String>>,
+    conn: Mutex<Option<MultiplexedConnection>>,
+    /// Wakes the refresh task early (after a failed write).
+    retry: Notify,
+}
+
+impl RedisRegistrar {
+    /// A registrar with `opts`. Connects lazily; must be called inside a tokio runtime.
+    pub fn new(opts: RedisOptions) -> Result<RedisRegistrar, RegistryError> {
+        opts.validate()
+            .map_err(|reason| RegistryError::InvalidUrl {
+                url: format!("redis://{}", opts.hosts.join(",")),
+                reason,
+            })?;
+        let shared = Arc::new(Shared {
+            opts,
+            entries: Mutex::new(BTreeMap::new()),
+            conn: Mutex::new(None),
+            retry: Notify::new(),
+        });
+        let task = tokio::spawn(refresh_loop(shared.clone()));
+        Ok(RedisRegistrar { shared, task })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &RedisOptions {
+        &self.shared.opts
+    }
+}
+
+impl Drop for RedisRegistrar {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for RedisRegistrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRegistrar")
+            .field("hosts", &self.shared.opts.hosts)
+            .field("base_path", &self.shared.opts.base_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The cached connection, or a new one.
+    async fn connection(&self) -> Result<MultiplexedConnection, RegistryError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let (_, c) = conn::connect(&self.opts).await?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs `cmds` as one pipeline; forgets the connection when it failed.
+    async fn run(&self, pipe: redis::Pipeline) -> Result<(), RegistryError> {
+        let mut c = self.connection().await?;
+        let result = conn::query_pipe::<()>(&mut c, &pipe, self.opts.timeout).await;
+        if matches!(result, Err(RegistryError::Unavailable(_))) {
+            *self.conn.lock().await = None;
+        }
+        result
+    }
+
+    /// Adds the writes of one entry (directories without expiry, the leaf with `ttl`).
+    fn put_entry(&self, pipe: &mut redis::Pipeline, service: &str, key: &str, meta: &str) {
+        let base = &self.opts.base_path;
+        let index = layout::last_index_now();
+        let dir = layout::service_key(base, service);
+        let leaf = layout::entry_key(base, service, key);
+        pipe.cmd("SET")
+            .arg(layout::normalize(base))
+            .arg(layout::encode_kv_pair(
+                base,
+                BASE_DIR_VALUE.as_bytes(),
+                index,
+            ))
+            .ignore();
+        pipe.cmd("SET")
+            .arg(layout::normalize(&dir))
+            .arg(layout::encode_kv_pair(&dir, service.as_bytes(), index))
+            .ignore();
+        pipe.cmd("SET")
+            .arg(layout::normalize(&leaf))
+            .arg(layout::encode_kv_pair(&leaf, meta.as_bytes(), index))
+            .arg("PX")
+            .arg(self.opts.ttl.as_millis() as u64)
+            .ignore();
+    }
+
+    /// Writes every entry again (refresh and recovery).
+    async fn write_all(&self) -> Result<(), RegistryError> {
+        let entries = self.entries.lock().await;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for ((service, key), meta) in entries.iter() {
+            self.put_entry(&mut pipe, service, key, meta);
+        }
+        self.run(pipe).await
+    }
+
+    async fn delete(&self, service: &str, key: &str) -> Result<(), RegistryError> {
+        let leaf = layout::entry_key(&self.opts.base_path, service, key);
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(layout::normalize(&leaf)).ignore();
+        self.run(pipe).await
+    }
+}
+
+async fn refresh_loop(shared: Arc<Shared>) {
+    let mut backoff = Backoff::new(shared.opts.interval.min(std::time::Duration::from_secs(5)));
+    let mut delay = shared.opts.interval;
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shared.retry.notified() => {}
+        }
+        match shared.write_all().await {
+            Ok(()) => {
+                if failing {
+                    tracing::info!("Redis registry reachable again; entries written");
+                }
+                failing = false;
+                backoff.reset();
+                delay = shared.opts.interval;
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "Redis registry unreachable; retrying with backoff");
+                }
+                failing = true;
+                delay = backoff.next_delay();
+            }
+        }
+    }
+}
+
+impl Registrar for RedisRegistrar {
+    fn register<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let s = &self.shared;
+            let mut entries = s.entries.lock().await;
+            entries.insert(
+                (service.to_owned(), server_key.to_owned()),
+                metadata.to_owned(),
+            );
+            let mut pipe = redis::pipe();
+            s.put_entry(&mut pipe, service, server_key, metadata);
+            let result = s.run(pipe).await;
+            drop(entries);
+            if result.is_err() {
+                s.retry.notify_one();
+            }
+            result
+        })
+    }
+
+    fn unregister<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let s = &self.shared;
+            let mut entries = s.entries.lock().await;
+            entries.remove(&(service.to_owned(), server_key.to_owned()));
+            s.delete(service, server_key).await
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), RegistryError>> {
+        Box::pin(async move {
+            self.task.abort();
+            let s = &self.shared;
+            let mut entries = s.entries.lock().await;
+            let all = std::mem::take(&mut *entries);
+            if all.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            for (service, key) in all.keys() {
+                let leaf = layout::entry_key(&s.opts.base_path, service, key);
+                pipe.cmd("DEL").arg(layout::normalize(&leaf)).ignore();
+            }
+            s.run(pipe).await
+        })
+    }
+}
