@@ -12,16 +12,6 @@ compile_error!("fastrpc: the `http` gateway and transport are not implemented ye
 compile_error!("fastrpc: `tls` is not implemented yet");
 #[cfg(feature = "reuseport")]
 compile_error!("fastrpc: `reuseport` is not implemented yet");
-#[cfg(feature = "etcd")]
-compile_error!("fastrpc: the `etcd` registry is not implemented yet");
-#[cfg(feature = "zookeeper")]
-compile_error!("fastrpc: the `zookeeper` registry is not implemented yet");
-#[cfg(feature = "consul")]
-compile_error!("fastrpc: the `consul` registry is not implemented yet");
-#[cfg(feature = "redis")]
-compile_error!("fastrpc: the `redis` registry is not implemented yet");
-#[cfg(feature = "mdns")]
-compile_error!("fastrpc: the `mdns` registry is not implemented yet");
 
 /// The rpcx wire protocol: messages, header flags, metadata, limits, errors (`fastrpc-core`).
 pub mod protocol {
@@ -64,6 +54,22 @@ pub mod registry {
     pub use crate::registry_url::registrar_from_url as from_url;
     pub use fastrpc_discovery::{MemoryRegistry, Registrar, RegistryError, RegistryUrl};
     pub use fastrpc_server::RegistrarPlugin;
+
+    /// Consul KV in rpcx's layout, or the service catalog (`fastrpc-registry-consul`).
+    #[cfg(feature = "consul")]
+    pub use fastrpc_registry_consul as consul;
+    /// etcd v3, in rpcx's layout (`fastrpc-registry-etcd`).
+    #[cfg(feature = "etcd")]
+    pub use fastrpc_registry_etcd as etcd;
+    /// mDNS on the local link (`fastrpc-registry-mdns`).
+    #[cfg(feature = "mdns")]
+    pub use fastrpc_registry_mdns as mdns;
+    /// Redis, in rpcx's layout (`fastrpc-registry-redis`).
+    #[cfg(feature = "redis")]
+    pub use fastrpc_registry_redis as redis;
+    /// ZooKeeper, in rpcx's layout (`fastrpc-registry-zookeeper`).
+    #[cfg(feature = "zookeeper")]
+    pub use fastrpc_registry_zookeeper as zookeeper;
 }
 
 /// Byte-stream plumbing and TCP (`fastrpc-transport`).

@@ -15,9 +15,29 @@ pub async fn discovery_from_url(
     service_path: &str,
 ) -> Result<Arc<dyn Discovery>, RegistryError> {
     let url = RegistryUrl::parse(url)?;
-    let _ = service_path;
+    let _ = service_path; // unused when no registry feature is on
     match url.scheme() {
         "static" | "p2p" | "peer2peer" | "dns" => builtin_discovery(&url).await,
+        #[cfg(feature = "etcd")]
+        "etcd" | "etcdv3" => Ok(Arc::new(
+            fastrpc_registry_etcd::discovery_from_url(&url, service_path).await?,
+        )),
+        #[cfg(feature = "zookeeper")]
+        "zookeeper" | "zk" => Ok(Arc::new(
+            fastrpc_registry_zookeeper::discovery_from_url(&url, service_path).await?,
+        )),
+        #[cfg(feature = "consul")]
+        "consul" => Ok(Arc::new(
+            fastrpc_registry_consul::discovery_from_url(&url, service_path).await?,
+        )),
+        #[cfg(feature = "redis")]
+        "redis" => Ok(Arc::new(
+            fastrpc_registry_redis::discovery_from_url(&url, service_path).await?,
+        )),
+        #[cfg(feature = "mdns")]
+        "mdns" => Ok(Arc::new(
+            fastrpc_registry_mdns::discovery_from_url(&url, service_path).await?,
+        )),
         _ => Err(feature_disabled(&url)),
     }
 }
@@ -35,6 +55,26 @@ pub async fn registrar_from_url(url: &str) -> Result<Arc<dyn Registrar>, Registr
                 url.scheme()
             ),
         }),
+        #[cfg(feature = "etcd")]
+        "etcd" | "etcdv3" => Ok(Arc::new(
+            fastrpc_registry_etcd::registrar_from_url(&url).await?,
+        )),
+        #[cfg(feature = "zookeeper")]
+        "zookeeper" | "zk" => Ok(Arc::new(
+            fastrpc_registry_zookeeper::registrar_from_url(&url).await?,
+        )),
+        #[cfg(feature = "consul")]
+        "consul" => Ok(Arc::new(
+            fastrpc_registry_consul::registrar_from_url(&url).await?,
+        )),
+        #[cfg(feature = "redis")]
+        "redis" => Ok(Arc::new(
+            fastrpc_registry_redis::registrar_from_url(&url).await?,
+        )),
+        #[cfg(feature = "mdns")]
+        "mdns" => Ok(Arc::new(
+            fastrpc_registry_mdns::registrar_from_url(&url).await?,
+        )),
         _ => Err(feature_disabled(&url)),
     }
 }
