@@ -132,6 +132,10 @@ mod doc_snippets {
     struct Benchmarks;
     #[doc = include_str!("../../../docs/PROTOCOL.md")]
     struct Protocol;
+    #[doc = include_str!("../../../docs/REGISTRIES.md")]
+    struct Registries;
+    #[doc = include_str!("../../../docs/TESTING.md")]
+    struct Testing;
     #[doc = include_str!("../../../docs/XCLIENT.md")]
     struct XClient;
 }
