@@ -4,17 +4,20 @@
 //! [`FrameReader`], and one task owns the write half and runs [`run_writer`], which drains every
 //! queued frame into one buffer before each write syscall (batching, as gorpc does). Frames are
 //! `bytes::Bytes`; the queue between them is bounded, so a slow peer pushes back on its callers.
+//! Frames can carry a [`Held`]: bytes counted against a [`ByteBudget`] until they are written.
 //!
 //! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
 
+mod budget;
 mod outbox;
 mod reader;
 pub mod tcp;
 mod writer;
 
+pub use budget::ByteBudget;
 pub use outbox::{Outbox, OutboxClosed, run_outbox_writer};
-pub use reader::{FrameReader, ReadError};
-pub use writer::{WriteCmd, WriterOptions, request_close, run_writer};
+pub use reader::{FrameReader, MIN_READ, ReadError};
+pub use writer::{Held, WriteAccount, WriteCmd, WriterOptions, request_close, run_writer};
 
 /// Something that reads and writes bytes, such as a TCP stream.
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}

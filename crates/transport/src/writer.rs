@@ -1,6 +1,7 @@
 //! The batching writer task.
 
 use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -10,8 +11,52 @@ use tokio::sync::mpsc;
 pub enum WriteCmd {
     /// Write an encoded frame.
     Frame(Bytes),
+    /// Write an encoded frame, then drop the [`Held`] that came with it: the bytes it accounts
+    /// for stay counted until they are written (or the writer gives up).
+    Accounted(Bytes, Held),
     /// Flush what is queued before this command, shut the stream down and stop.
     Close,
+}
+
+/// Whoever counts the bytes of queued frames: told when they are no longer held.
+pub trait WriteAccount: Send + Sync + 'static {
+    /// `queued` bytes of frames and `requests` bytes of the requests they answer are no
+    /// longer held (written, or dropped with a dead connection).
+    fn release(&self, queued: usize, requests: usize);
+}
+
+/// Bytes accounted to a [`WriteAccount`] until this value is dropped, which the writer does
+/// once the frame it travels with has been written.
+pub struct Held {
+    account: Arc<dyn WriteAccount>,
+    queued: usize,
+    requests: usize,
+}
+
+impl Held {
+    /// Bytes that `account` has counted and that are released when this is dropped.
+    pub fn new(account: Arc<dyn WriteAccount>, queued: usize, requests: usize) -> Held {
+        Held {
+            account,
+            queued,
+            requests,
+        }
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("queued", &self.queued)
+            .field("requests", &self.requests)
+            .finish()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.account.release(self.queued, self.requests);
+    }
 }
 
 /// Asks the writer behind `tx` to flush what is queued and close, even when the queue is full
@@ -54,7 +99,10 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<WriteCmd>,
     opts: WriterOptions,
 ) -> std::io::Result<()> {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    // Allocated only when several frames are gathered, and given back after a large batch.
+    let mut buf = BytesMut::new();
+    // What the frames of the current write account for, dropped once they are written.
+    let mut held: Vec<Held> = Vec::new();
     let mut closing = false;
     while !closing {
         let Some(first) = rx.recv().await else { break };
@@ -65,6 +113,10 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
         while let Some(cmd) = next.take() {
             let frame = match cmd {
                 WriteCmd::Frame(f) => f,
+                WriteCmd::Accounted(f, h) => {
+                    held.push(h);
+                    f
+                }
                 WriteCmd::Close => {
                     closing = true;
                     break;
@@ -88,9 +140,14 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(
         } else if !buf.is_empty() {
             write_with_timeout(&mut io, &buf, opts.write_timeout).await?;
             buf.clear();
-            if buf.capacity() > 4 * opts.max_batch_bytes {
-                buf = BytesMut::with_capacity(64 * 1024);
+            if buf.capacity() > opts.max_batch_bytes {
+                buf = BytesMut::new();
             }
+        }
+        held.clear();
+        if rx.is_empty() && buf.capacity() > 0 {
+            // Idle: an idle connection keeps no write buffer.
+            buf = BytesMut::new();
         }
     }
     let _ = io.shutdown().await;
