@@ -72,6 +72,8 @@ pub struct FrameReader<R> {
     alloc: usize,
     /// When the first byte of the frame being received arrived.
     partial_since: Option<Instant>,
+    /// Time allowed for a frame to complete once its first bytes arrived.
+    frame_timeout: Option<Duration>,
 }
 
 impl<R> FrameReader<R> {
@@ -134,6 +136,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             budget: None,
             alloc: 0,
             partial_since: None,
+            frame_timeout: None,
         }
     }
 
@@ -143,6 +146,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         let mut r = FrameReader::new(io, limits);
         r.budget = Some(budget);
         r
+    }
+
+    /// Bounds the time a frame may take to complete once its first bytes arrived (waiting
+    /// for budget room included); past it, reading fails with [`ReadError::Timeout`].
+    pub fn set_frame_timeout(&mut self, t: Option<Duration>) {
+        self.frame_timeout = t;
     }
 
     /// The next message; `Ok(None)` at a clean end of stream.
@@ -183,12 +192,17 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(m) = self.try_next_buffered()? {
                 return Ok(Some(m));
             }
-            self.make_room().await?;
-            let n = self
-                .io
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(ReadError::Io)?;
+            let frame_deadline = self
+                .partial_since
+                .zip(self.frame_timeout)
+                .map(|(t0, limit)| t0 + limit);
+            let n = match frame_deadline {
+                None => self.fill().await?,
+                Some(d) => match tokio::time::timeout_at(d, self.fill()).await {
+                    Ok(r) => r?,
+                    Err(_) => return Err(ReadError::Timeout),
+                },
+            };
             if n == 0 {
                 let header = self.peek_header();
                 return self
@@ -200,6 +214,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 self.partial_since = Some(Instant::now());
             }
         }
+    }
+
+    /// Reads once into the buffer, making room first.
+    async fn fill(&mut self) -> Result<usize, ReadError> {
+        self.make_room().await?;
+        self.io.read_buf(&mut self.buf).await.map_err(ReadError::Io)
     }
 
     /// Ensures room for the next read: grows towards the frame being received (its length

@@ -121,6 +121,7 @@ pub fn raise_fd_limit() -> Option<u64> {
                 lim.rlim_cur = lim.rlim_max;
             }
         }
+        #[allow(clippy::unnecessary_cast)]
         Some(lim.rlim_cur as u64)
     }
     #[cfg(not(unix))]
@@ -165,7 +166,9 @@ mod tests {
         };
         // SAFETY: valid out pointer.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-        assert_eq!(soft, lim.rlim_cur as u64);
+        #[allow(clippy::unnecessary_cast)]
+        let cur = lim.rlim_cur as u64;
+        assert_eq!(soft, cur);
         assert_eq!(lim.rlim_cur, lim.rlim_max);
     }
 }
