@@ -7,11 +7,14 @@ use fastrpc_transport::WriteAccount;
 
 impl WriteAccount for ConnInner {
     fn release(&self, queued: usize, requests: usize) {
+        // Server-wide first: the per-connection release wakes this connection's reader, which
+        // may hold again at once; this order keeps each server-wide count at or below the sum
+        // of the connections' counts at every instant (they are held in the opposite order).
         let server = &self.shared.budgets;
-        self.queued.release(queued);
         server.queued.release(queued);
-        self.requests.release(requests);
         server.requests.release(requests);
+        self.queued.release(queued);
+        self.requests.release(requests);
     }
 }
 
