@@ -68,7 +68,9 @@ impl FrameDecoder {
         if buf.len() < need {
             return Ok(None);
         }
-        let frame = if need <= COPY_OUT_MAX {
+        // A small frame in a larger buffer is copied out; a buffer that holds just this frame
+        // (or a large frame) is split, which copies nothing.
+        let frame = if need <= COPY_OUT_MAX && buf.capacity() > need {
             let f = Bytes::copy_from_slice(&buf[..need]);
             buf.advance(need);
             f

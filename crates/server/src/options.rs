@@ -33,9 +33,6 @@ pub struct ServerOptions {
     /// Requests of one connection that may run at once; when reached, the server stops
     /// reading that connection until one finishes (backpressure). Default 1024.
     pub max_concurrent_requests: usize,
-    /// Encoded reply batches that may wait for the connection's writer. Default 4096 (the
-    /// bytes they hold are bounded by [`ServerOptions::max_queued_reply_bytes`]).
-    pub write_queue: usize,
     /// Reply bytes queued for one connection's writer and not yet written; while at or over
     /// it, the server reads nothing more from that connection. Default 4 MiB.
     pub max_queued_reply_bytes: usize,
@@ -80,7 +77,6 @@ impl Default for ServerOptions {
             idle_timeout: None,
             frame_timeout: Some(Self::DEFAULT_FRAME_TIMEOUT),
             max_concurrent_requests: 1024,
-            write_queue: 4096,
             max_queued_reply_bytes: Self::DEFAULT_MAX_QUEUED_REPLY_BYTES,
             max_in_flight_request_bytes: Self::DEFAULT_MAX_IN_FLIGHT_REQUEST_BYTES,
             max_server_in_flight_request_bytes: Self::DEFAULT_MAX_SERVER_IN_FLIGHT_REQUEST_BYTES,

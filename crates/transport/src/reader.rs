@@ -22,6 +22,10 @@ pub const MIN_READ: usize = 1024;
 const MAX_READ: usize = 64 * 1024;
 /// An empty buffer larger than this is given back when the connection goes idle.
 const KEEP_IDLE: usize = 8 * 1024;
+/// A reader without a buffer reads its first bytes into this much stack space: a silent
+/// connection holds no buffer, and a small request that arrives alone (the usual case for a
+/// caller waiting on each call) is decoded from an allocation of exactly its size.
+const PROBE: usize = 256;
 
 /// Why [`FrameReader::next`] returned no message.
 #[derive(Debug)]
@@ -218,6 +222,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Reads once into the buffer, making room first.
     async fn fill(&mut self) -> Result<usize, ReadError> {
+        if self.buf.capacity() == 0 && self.alloc == 0 {
+            let mut probe = [0u8; PROBE];
+            let n = self.io.read(&mut probe).await.map_err(ReadError::Io)?;
+            self.buf = BytesMut::from(&probe[..n]);
+            return Ok(n);
+        }
         self.make_room().await?;
         self.io.read_buf(&mut self.buf).await.map_err(ReadError::Io)
     }

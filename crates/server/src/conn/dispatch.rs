@@ -86,13 +86,13 @@ pub(super) async fn handle_message(
         Err(_) => {
             // At the cap: hand over the replies we hold (they free permits), then wait, unless
             // the connection goes away meanwhile (a hard shutdown closes its writer).
-            batch.flush(conn).await;
+            batch.flush(conn);
             tokio::select! {
                 p = permits.clone().acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => return false,
                 },
-                _ = conn.inner.tx.closed() => return false,
+                _ = conn.inner.queue.closed() => return false,
             }
         }
     };
@@ -111,7 +111,7 @@ pub(super) async fn handle_message(
                 let done = fut.await;
                 let mut own = Batch::default();
                 own.finish(&conn, done);
-                own.flush(&conn).await;
+                own.flush(&conn);
             });
         }
     }

@@ -3,10 +3,10 @@
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use fastrpc_core::{ByteStr, Message, Metadata, SerializeType};
-use fastrpc_transport::{ByteBudget, Held, WriteCmd};
+use fastrpc_transport::{ByteBudget, Held, WriteQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 /// A client connected to the server. Cheap to clone; use it to push messages to the client.
 #[derive(Clone)]
@@ -17,7 +17,7 @@ pub struct Connection {
 pub(super) struct ConnInner {
     pub(super) id: u64,
     pub(super) peer: String,
-    pub(super) tx: mpsc::Sender<WriteCmd>,
+    pub(super) queue: Arc<WriteQueue>,
     pub(super) shared: Arc<Shared>,
     pub(super) closed: AtomicBool,
     /// Requests of this connection read and not yet answered.
@@ -72,7 +72,7 @@ impl Connection {
 
     /// True once the connection closed.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire) || self.inner.tx.is_closed()
+        self.inner.closed.load(Ordering::Acquire) || self.inner.queue.is_closed()
     }
 
     /// Pushes a message to the client, as Go's `Server.SendMessage` does: a oneway request
@@ -101,8 +101,8 @@ impl Connection {
         plugins.iter().for_each(|p| p.pre_write_request(self, &msg));
         let frame = msg.to_bytes().map_err(PushError::Encode)?;
         let ok = tokio::select! {
-            _ = self.inner.queued.wait_for_room() => self.send_accounted(frame, 0).await,
-            _ = self.inner.tx.closed() => false,
+            _ = self.inner.queued.wait_for_room() => self.send_accounted(frame, 0),
+            _ = self.inner.queue.closed() => false,
         };
         plugins
             .iter()
@@ -113,7 +113,7 @@ impl Connection {
     /// Asks the connection to close after what is already queued has been written.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        fastrpc_transport::request_close(&self.inner.tx);
+        self.inner.queue.close();
     }
 
     pub(super) fn shared(&self) -> &Arc<Shared> {
@@ -122,17 +122,13 @@ impl Connection {
 
     /// Hands `frame` to the writer; its bytes, and the `request_bytes` of the requests it
     /// answers, stay counted until it is written. False when the writer is gone.
-    pub(super) async fn send_accounted(&self, frame: Bytes, request_bytes: usize) -> bool {
+    pub(super) fn send_accounted(&self, frame: Bytes, request_bytes: usize) -> bool {
         let len = frame.len();
         self.inner.queued.force_acquire(len);
         self.inner.shared.budgets.queued.force_acquire(len);
         let held = Held::new(self.inner.clone(), len, request_bytes);
-        // On failure the command comes back in the error and is dropped: `held` gives back.
-        self.inner
-            .tx
-            .send(WriteCmd::Accounted(frame, held))
-            .await
-            .is_ok()
+        // On failure the frame is dropped with `held`, which gives the bytes back.
+        self.inner.queue.push(frame, Some(held))
     }
 
     /// Encodes a reply into `buf`; an encoding failure becomes an error reply.

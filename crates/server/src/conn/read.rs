@@ -36,11 +36,11 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
     loop {
         if conn.over_budget(batch.len()) {
             // Stop reading this peer until what it holds is written (or freed server-wide).
-            batch.flush(conn).await;
+            batch.flush(conn);
             tokio::select! {
                 biased;
                 _ = state.wait_for(|s| *s >= State::Closing) => break,
-                _ = conn.inner.tx.closed() => break,
+                _ = conn.inner.queue.closed() => break,
                 _ = conn.budget_room() => {}
             }
             msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
@@ -50,7 +50,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
         // gather in `batch`, which goes to the writer as one piece before the next wait.
         let next = match reader.try_next_buffered() {
             Ok(None) => {
-                batch.flush(conn).await;
+                batch.flush(conn);
                 reader.release_idle_buffer();
                 match wait_for_frame(conn, reader, &mut state, msg_deadline).await {
                     Next::Frame(r) => r,
@@ -97,7 +97,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             break;
         }
     }
-    batch.flush(conn).await;
+    batch.flush(conn);
 }
 
 /// Waits for the next frame, the read or idle timeout, or the server to stop reading.
@@ -118,7 +118,7 @@ async fn wait_for_frame<R: AsyncRead + Unpin>(
             biased;
             _ = state.wait_for(|s| *s >= State::Closing) => return Next::Stop,
             // The writer stopped (write error or timeout): nothing more can be answered.
-            _ = conn.inner.tx.closed() => {
+            _ = conn.inner.queue.closed() => {
                 tracing::debug!(peer = %conn.peer_addr(), "writer stopped; closing connection");
                 return Next::Stop;
             }

@@ -47,11 +47,10 @@ impl Batch {
     }
 
     /// Hands the gathered replies to the writer as one frame.
-    pub(super) async fn flush(&mut self, conn: &Connection) {
+    pub(super) fn flush(&mut self, conn: &Connection) {
         let request_bytes = std::mem::take(&mut self.request_bytes);
         if !self.buf.is_empty() {
-            conn.send_accounted(self.buf.split().freeze(), request_bytes)
-                .await;
+            conn.send_accounted(self.buf.split().freeze(), request_bytes);
         } else {
             conn.release_request(request_bytes);
         }

@@ -6,11 +6,11 @@ use super::handle::{ConnInner, Connection};
 use super::read::read_loop;
 use super::registry::Registry;
 use crate::shared::{Shared, State};
-use fastrpc_transport::{ByteBudget, FrameReader, WriterOptions, run_writer};
+use fastrpc_transport::{ByteBudget, FrameReader, WriteQueue, WriterOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore};
 
 /// Serves one connection, admitted in `registry` by the caller, until it ends.
 pub(crate) async fn serve<R, W>(
@@ -25,12 +25,17 @@ pub(crate) async fn serve<R, W>(
 {
     let _admitted = Admitted(&registry);
     let opts = &shared.opts;
-    let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
+    let wopts = WriterOptions {
+        write_timeout: opts.write_timeout,
+        ..WriterOptions::default()
+    };
+    // The writer task starts with the first reply: a silent connection has none.
+    let queue = WriteQueue::new(w, wopts);
     let conn = Connection {
         inner: Arc::new(ConnInner {
             id: shared.next_conn_id.fetch_add(1, Ordering::Relaxed),
             peer,
-            tx,
+            queue,
             shared: shared.clone(),
             closed: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -42,11 +47,6 @@ pub(crate) async fn serve<R, W>(
     if !shared.plugins.iter().all(|p| p.post_conn_accept(&conn)) {
         return;
     }
-    let wopts = WriterOptions {
-        write_timeout: opts.write_timeout,
-        ..WriterOptions::default()
-    };
-    let mut writer = tokio::spawn(run_writer(w, rx, wopts));
     registry.insert(&conn);
     tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection accepted");
 
@@ -71,19 +71,12 @@ pub(crate) async fn serve<R, W>(
     }
     // The writer writes what is queued, whole, then shuts the socket down.
     conn.close();
-    let written = tokio::select! {
-        w = &mut writer => Some(w),
-        _ = state.wait_for(|s| *s == State::Stopped) => None,
-    };
-    match written {
-        Some(Ok(Err(e))) => {
-            tracing::debug!(peer = %conn.peer_addr(), error = %e, "write failed");
-        }
-        None => {
-            writer.abort();
+    tokio::select! {
+        _ = conn.inner.queue.closed() => {}
+        _ = state.wait_for(|s| *s == State::Stopped) => {
+            conn.inner.queue.abort();
             tracing::debug!(peer = %conn.peer_addr(), "shutdown deadline passed; writer abandoned");
         }
-        _ => {}
     }
     registry.remove(&conn);
     shared.plugins.iter().for_each(|p| p.post_conn_close(&conn));
