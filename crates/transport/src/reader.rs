@@ -25,7 +25,7 @@ const KEEP_IDLE: usize = 8 * 1024;
 /// A reader without a buffer reads its first bytes into this much stack space: a silent
 /// connection holds no buffer, and a small request that arrives alone (the usual case for a
 /// caller waiting on each call) is decoded from an allocation of exactly its size.
-const PROBE: usize = 256;
+const PROBE: usize = 128;
 
 /// Why [`FrameReader::next`] returned no message.
 #[derive(Debug)]
@@ -202,7 +202,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 .map(|(t0, limit)| t0 + limit);
             let n = match frame_deadline {
                 None => self.fill().await?,
-                Some(d) => match tokio::time::timeout_at(d, self.fill()).await {
+                // Boxed: the timer is needed only inside a frame, and would otherwise make every
+                // connection's task larger.
+                Some(d) => match Box::pin(tokio::time::timeout_at(d, self.fill())).await {
                     Ok(r) => r?,
                     Err(_) => return Err(ReadError::Timeout),
                 },

@@ -288,22 +288,42 @@ async fn run_writer<W: AsyncWrite + Unpin>(mut io: W, queue: Arc<WriteQueue>, op
     let _ = io.shutdown().await;
 }
 
+/// Writes all of `buf`; with a timeout, a timer is armed only once the stream stops taking
+/// bytes at once (so the common write, which the socket takes whole, costs no timer).
 async fn write_with_timeout<W: AsyncWrite + Unpin>(
     io: &mut W,
     buf: &[u8],
     timeout: Option<Duration>,
 ) -> std::io::Result<()> {
-    match timeout {
-        None => io.write_all(buf).await,
-        Some(t) => tokio::time::timeout(t, io.write_all(buf))
-            .await
-            .unwrap_or_else(|_| {
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "write timed out",
-                ))
-            }),
+    let Some(t) = timeout else {
+        return io.write_all(buf).await;
+    };
+    let mut written = 0;
+    let done = std::future::poll_fn(|cx| {
+        while written < buf.len() {
+            match std::pin::Pin::new(&mut *io).poll_write(cx, &buf[written..]) {
+                std::task::Poll::Ready(Ok(0)) => {
+                    return std::task::Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                std::task::Poll::Ready(Ok(n)) => written += n,
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => return std::task::Poll::Ready(Ok(false)),
+            }
+        }
+        std::task::Poll::Ready(Ok(true))
+    })
+    .await?;
+    if done {
+        return Ok(());
     }
+    tokio::time::timeout(t, io.write_all(&buf[written..]))
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "write timed out",
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
         let next = match reader.try_next_buffered() {
             Ok(None) => {
                 batch.flush(conn);
+                batch.release_idle();
                 reader.release_idle_buffer();
                 match wait_for_frame(conn, reader, &mut state, msg_deadline).await {
                     Next::Frame(r) => r,
@@ -139,9 +140,11 @@ async fn wait_for_frame<R: AsyncRead + Unpin>(
     }
 }
 
+/// Sleeps until `deadline`, or for ever. The timer is boxed: it exists only with a read or
+/// idle timeout (off by default), and would otherwise make every connection's task larger.
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
+        Some(d) => Box::pin(tokio::time::sleep_until(d)).await,
         None => std::future::pending().await,
     }
 }

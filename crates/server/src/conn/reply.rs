@@ -25,12 +25,15 @@ impl Batch {
     }
 
     pub(super) fn push(&mut self, conn: &Connection, msg: &Message) {
-        if self.buf.capacity() == 0 {
-            // `split` in `flush` leaves no capacity: start each batch with room for a few
-            // replies; it grows for more.
-            self.buf.reserve(4 * 1024);
-        }
         conn.encode_into(msg, &mut self.buf);
+    }
+
+    /// Gives back what is left of the buffer (it shares the allocation of the frames already
+    /// handed over, and would keep it alive): called before the reader waits for the peer.
+    pub(super) fn release_idle(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+        }
     }
 
     /// Adds the reply of a finished request.
