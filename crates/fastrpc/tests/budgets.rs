@@ -7,6 +7,7 @@ mod budget_support;
 
 use budget_support::*;
 use bytes::Bytes;
+use fastrpc::protocol::Limits;
 use fastrpc::server::BudgetUsage;
 use fastrpc::{Client, Context, Raw, Server, ServerOptions, ServiceError};
 use std::sync::Arc;
@@ -237,6 +238,67 @@ async fn server_wide_in_flight_budget_pauses_reading_and_frees_up() {
     }
     eventually(Duration::from_secs(30), "nothing held", || {
         server.budget_usage().held_bytes() == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_frames_are_bounded_server_wide() {
+    const BUDGET: usize = MIB;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = Server::builder()
+        .options(options().max_partial_frame_bytes(BUDGET).limits(Limits {
+            max_frame_len: BUDGET,
+            ..Limits::default()
+        }))
+        .handler("Echo", "Echo", {
+            let calls = calls.clone();
+            move |_c: Context, p: Raw| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async move { Ok::<_, ServiceError>(p) }
+            }
+        })
+        .build();
+    let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
+    let addr = srv.local_addr();
+    let server = srv.server().clone();
+
+    // Two peers each send 900 KiB of a 1 MiB frame: together past the 1 MiB budget.
+    let frame = request("Echo", "Echo", 1, Bytes::from(vec![4u8; MIB - 100]));
+    let part = 900 * 1024;
+    let (wa, mut ra) = raw(addr).await;
+    let a = write_all_in_background(wa, vec![frame.slice(..part)]);
+    let (wb, _rb) = raw(addr).await;
+    let b = write_all_in_background(wb, vec![frame.slice(..part)]);
+    eventually(
+        Duration::from_secs(30),
+        "the partial budget reached",
+        || server.budget_usage().partial_frame_bytes >= BUDGET / 2,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = server.budget_usage().partial_frame_bytes;
+    assert!(held <= BUDGET + 32, "partial frames hold {held} > {BUDGET}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "neither frame is whole");
+    bystander_is_served(addr).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // When one peer leaves, the other completes its frame.
+    let wb = b.await.unwrap();
+    drop(wb);
+    drop(_rb);
+    let mut wa = a.await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut wa, &frame[part..])
+        .await
+        .unwrap();
+    let reply = ra
+        .next_within(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the big frame is answered");
+    assert_eq!(reply.header.seq, 1);
+    eventually(Duration::from_secs(30), "partial bytes given back", || {
+        server.budget_usage().partial_frame_bytes == 0
     })
     .await;
 }

@@ -21,7 +21,11 @@ impl ServerBudgets {
         ServerBudgets {
             requests: ByteBudget::new(opts.max_server_in_flight_request_bytes),
             queued: ByteBudget::new(usize::MAX),
-            partial: Arc::new(ByteBudget::new(opts.max_partial_frame_bytes)),
+            // Never below one whole frame, so the largest frame allowed can always complete.
+            partial: Arc::new(ByteBudget::new(
+                opts.max_partial_frame_bytes
+                    .max(opts.limits.max_frame_len.saturating_add(16)),
+            )),
         }
     }
 }

@@ -44,7 +44,8 @@ pub struct ServerOptions {
     pub max_server_in_flight_request_bytes: usize,
     /// Bytes held in read buffers of frames not yet whole, for all connections together
     /// (beyond each connection's first 1 KiB); at it, connections receiving large frames wait
-    /// for room (and are closed at the frame time limit). Default 256 MiB.
+    /// for room (and are closed at the frame time limit). Default 256 MiB; never less than one
+    /// frame of [`Limits::max_frame_len`], so the largest frame allowed can always complete.
     pub max_partial_frame_bytes: usize,
     /// Connections served at once; beyond it a new connection is closed at once (with a
     /// rate-limited log line). Default 10,000.

@@ -76,12 +76,20 @@ impl ByteBudget {
     /// Holds `n` more bytes, waiting for room. A request larger than the whole budget is
     /// admitted when nothing else is held, so one oversized piece never waits for ever.
     pub async fn acquire(&self, n: usize) {
+        self.acquire_beyond(n, 0).await;
+    }
+
+    /// Holds `n` more bytes for a holder that already holds `own`, waiting for room. When
+    /// `own + n` is more than the whole budget, it is admitted once this holder is the only
+    /// one holding anything (so one piece larger than the budget, such as a frame larger than
+    /// the partial-frame budget, completes instead of waiting on itself).
+    pub async fn acquire_beyond(&self, n: usize, own: usize) {
         self.wait_until(|| {
             self.try_acquire(n)
-                || n > self.limit
+                || own + n > self.limit
                     && self
                         .used
-                        .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst)
+                        .compare_exchange(own, own + n, Ordering::SeqCst, Ordering::SeqCst)
                         .is_ok()
         })
         .await;
@@ -156,5 +164,21 @@ mod tests {
         b.release(5);
         b.acquire(50).await;
         assert_eq!(b.used(), 50);
+        // A holder of 50 grows past the budget: admitted while it is the only holder.
+        b.acquire_beyond(30, 50).await;
+        assert_eq!(b.used(), 80);
+        b.release(80);
+        assert!(b.try_acquire(4));
+        let b3 = b.clone();
+        let other = tokio::spawn(async move { b3.acquire_beyond(20, 6).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!other.is_finished(), "someone else holds 4");
+        b.release(4);
+        b.force_acquire(6);
+        tokio::time::timeout(Duration::from_secs(10), other)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.used(), 26);
     }
 }

@@ -260,7 +260,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             let more = grown.saturating_sub(MIN_READ);
             let held = self.alloc.saturating_sub(MIN_READ);
             if more > held {
-                b.acquire(more - held).await;
+                b.acquire_beyond(more - held, held).await;
                 // Charged now; `set_alloc` below must not charge it again.
                 self.alloc = grown.max(self.alloc);
             }
