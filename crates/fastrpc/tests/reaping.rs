@@ -84,6 +84,7 @@ async fn no_idle_timeout_by_default() {
     let opts = ServerOptions::default();
     assert_eq!(opts.idle_timeout, None);
     assert_eq!(opts.read_timeout, None);
+    assert_eq!(opts.write_timeout, Some(Duration::from_secs(60)));
     let srv = echo(opts).serve_tcp("127.0.0.1:0").await.unwrap();
     let client = Client::connect(&srv.local_addr().to_string())
         .await
