@@ -24,6 +24,9 @@ fn options() -> ServerOptions {
         .max_in_flight_request_bytes(IN_FLIGHT)
         // No write timeout: the test decides when the client reads.
         .write_timeout(None)
+        // Shorter than the pauses below: a pause the server chose must not count against a
+        // frame the peer is sending.
+        .frame_timeout(Duration::from_millis(300))
 }
 
 /// `Echo.Echo` returns its payload; `Big.Get` returns as many bytes as its payload asks
@@ -247,10 +250,15 @@ async fn partial_frames_are_bounded_server_wide() {
     const BUDGET: usize = MIB;
     let calls = Arc::new(AtomicUsize::new(0));
     let server = Server::builder()
-        .options(options().max_partial_frame_bytes(BUDGET).limits(Limits {
-            max_frame_len: BUDGET,
-            ..Limits::default()
-        }))
+        .options(
+            options()
+                .frame_timeout(Duration::from_secs(2))
+                .max_partial_frame_bytes(BUDGET)
+                .limits(Limits {
+                    max_frame_len: BUDGET,
+                    ..Limits::default()
+                }),
+        )
         .handler("Echo", "Echo", {
             let calls = calls.clone();
             move |_c: Context, p: Raw| {
@@ -268,7 +276,7 @@ async fn partial_frames_are_bounded_server_wide() {
     let part = 900 * 1024;
     let (wa, mut ra) = raw(addr).await;
     let a = write_all_in_background(wa, vec![frame.slice(..part)]);
-    let (wb, _rb) = raw(addr).await;
+    let (wb, mut rb) = raw(addr).await;
     let b = write_all_in_background(wb, vec![frame.slice(..part)]);
     eventually(
         Duration::from_secs(30),
@@ -283,22 +291,25 @@ async fn partial_frames_are_bounded_server_wide() {
     bystander_is_served(addr).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    // When one peer leaves, the other completes its frame.
-    let wb = b.await.unwrap();
-    drop(wb);
-    drop(_rb);
-    let mut wa = a.await.unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut wa, &frame[part..])
-        .await
-        .unwrap();
-    let reply = ra
-        .next_within(Duration::from_secs(60))
-        .await
-        .unwrap()
-        .expect("the big frame is answered");
-    assert_eq!(reply.header.seq, 1);
+    // Peers waiting for room meet the frame time limit and are closed.
+    for (name, r) in [("a", &mut ra), ("b", &mut rb)] {
+        let end = r.next_within(Duration::from_secs(60)).await;
+        assert!(matches!(end, Ok(None) | Err(_)), "{name}: {end:?}");
+    }
+    drop((a, b));
     eventually(Duration::from_secs(30), "partial bytes given back", || {
         server.budget_usage().partial_frame_bytes == 0
     })
     .await;
+    // A whole frame as large as the budget goes through.
+    let (mut wc, mut rc) = raw(addr).await;
+    tokio::io::AsyncWriteExt::write_all(&mut wc, &frame)
+        .await
+        .unwrap();
+    let reply = rc
+        .next_within(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the big frame is answered");
+    assert_eq!(reply.payload.len(), MIB - 100);
 }

@@ -92,6 +92,14 @@ impl<R> FrameReader<R> {
         self.partial_since
     }
 
+    /// Restarts the frame completion clock of a partial frame: for a caller that stopped
+    /// reading for reasons of its own (a budget), which must not count against the peer.
+    pub fn restart_frame_clock(&mut self) {
+        if self.partial_since.is_some() {
+            self.partial_since = Some(Instant::now());
+        }
+    }
+
     /// Bytes of memory the read buffer holds now.
     pub fn buffer_capacity(&self) -> usize {
         self.buf.capacity()

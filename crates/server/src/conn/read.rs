@@ -43,6 +43,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 _ = conn.inner.queue.closed() => break,
                 _ = conn.budget_room() => {}
             }
+            // The pause was the server's doing: the peer's clocks start again.
+            reader.restart_frame_clock();
             msg_deadline = opts.read_timeout.map(|t| Instant::now() + t);
             continue;
         }
