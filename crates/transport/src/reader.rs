@@ -268,7 +268,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             let more = grown.saturating_sub(MIN_READ);
             let held = self.alloc.saturating_sub(MIN_READ);
             if more > held {
-                b.acquire_beyond(more - held, held).await;
+                // Boxed: growing is rare next to reading, and the wait would otherwise make
+                // every connection's task larger.
+                Box::pin(b.acquire_beyond(more - held, held)).await;
                 // Charged now; `set_alloc` below must not charge it again.
                 self.alloc = grown.max(self.alloc);
             }

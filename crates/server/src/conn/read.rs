@@ -41,7 +41,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 biased;
                 _ = state.wait_for(|s| *s >= State::Closing) => break,
                 _ = conn.inner.queue.closed() => break,
-                _ = conn.budget_room() => {}
+                // Boxed: pauses are rare, and the wait would make every connection larger.
+                _ = Box::pin(conn.budget_room()) => {}
             }
             // The pause was the server's doing: the peer's clocks start again.
             reader.restart_frame_clock();
