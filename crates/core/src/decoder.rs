@@ -74,6 +74,9 @@ impl FrameDecoder {
             let f = Bytes::copy_from_slice(&buf[..need]);
             buf.advance(need);
             f
+        } else if buf.len() == need {
+            // The buffer is this frame: hand it over whole (no reference-count block).
+            std::mem::take(buf).freeze()
         } else {
             buf.split_to(need).freeze()
         };

@@ -3,7 +3,7 @@
 //! The buffer grows as bytes arrive, never to a length a peer merely announced: it starts
 //! empty (a silent connection holds no read buffer until it sends), grows from
 //! [`MIN_READ`] by doubling towards the frame being received, with fallible allocation, and
-//! is released when the connection goes idle ([`FrameReader::release_idle_buffer`]). Bytes
+//! is released when the connection goes idle (a read finds nothing to read). Bytes
 //! held beyond the first [`MIN_READ`] are charged to an optional shared [`ByteBudget`] (the
 //! server's budget for partial frames); at that budget the reader waits for room.
 
@@ -76,6 +76,9 @@ pub struct FrameReader<R> {
     alloc: usize,
     /// When the first byte of the frame being received arrived.
     partial_since: Option<Instant>,
+    /// The last read filled all the room it had: more is probably waiting, so the buffer
+    /// grows (up to 64 KiB for small frames) instead of being reused as it is.
+    last_read_filled: bool,
     /// Time allowed for a frame to complete once its first bytes arrived.
     frame_timeout: Option<Duration>,
 }
@@ -105,9 +108,9 @@ impl<R> FrameReader<R> {
         self.buf.capacity()
     }
 
-    /// Gives the read buffer back when nothing is buffered and it has grown, so an idle
-    /// connection holds no large buffer. Call before waiting for the peer.
-    pub fn release_idle_buffer(&mut self) {
+    /// Gives the read buffer back when nothing is buffered and it has grown past what an idle
+    /// connection keeps.
+    fn release_idle_buffer(&mut self) {
         if self.buf.is_empty() && self.alloc > KEEP_IDLE {
             self.buf = BytesMut::new();
             self.set_alloc(0);
@@ -148,6 +151,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             budget: None,
             alloc: 0,
             partial_since: None,
+            last_read_filled: false,
             frame_timeout: None,
         }
     }
@@ -189,7 +193,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             .decode(&mut self.buf)
             .map_err(|error| ReadError::Protocol { error, header });
         if self.buf.len() != before {
-            self.partial_since = (!self.buf.is_empty()).then(Instant::now);
+            // What is left arrived with the read that set the clock (no clock read per frame).
+            if self.buf.is_empty() {
+                self.partial_since = None;
+            }
             if self.buf.capacity() == 0 {
                 // The frame took the whole allocation with it: the message holds it now.
                 self.buf = BytesMut::new();
@@ -232,18 +239,47 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Reads once into the buffer, making room first.
     async fn fill(&mut self) -> Result<usize, ReadError> {
+        if self.buf.is_empty() && self.alloc > KEEP_IDLE {
+            // A grown buffer is kept while bytes keep coming: read at once if something is
+            // there; if nothing is, the connection is idle and the buffer goes back.
+            self.make_room().await?;
+            let (io, buf) = (&mut self.io, &mut self.buf);
+            let now = std::future::poll_fn(|cx| {
+                let read = io.read_buf(buf);
+                tokio::pin!(read);
+                std::task::Poll::Ready(match read.poll(cx) {
+                    std::task::Poll::Ready(r) => Some(r),
+                    std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            if let Some(r) = now {
+                return r.map_err(ReadError::Io);
+            }
+            self.release_idle_buffer();
+        }
         if self.buf.capacity() == 0 && self.alloc == 0 {
             let mut probe = [0u8; PROBE];
             let n = self.io.read(&mut probe).await.map_err(ReadError::Io)?;
             self.buf = BytesMut::from(&probe[..n]);
+            self.last_read_filled = n == PROBE;
             return Ok(n);
         }
         self.make_room().await?;
-        self.io.read_buf(&mut self.buf).await.map_err(ReadError::Io)
+        let room = self.buf.capacity() - self.buf.len();
+        let n = self
+            .io
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(ReadError::Io)?;
+        self.last_read_filled = n == room;
+        Ok(n)
     }
 
-    /// Ensures room for the next read: grows towards the frame being received (its length
-    /// once its prefix is here), never past it, charging the budget first.
+    /// Ensures room for the next read: reuses the allocation when the bytes already consumed
+    /// free enough of it, else grows, by doubling, up to 64 KiB or towards the frame being
+    /// received (its length once its prefix is here) but never past a frame larger than that,
+    /// charging the budget first.
     async fn make_room(&mut self) -> Result<(), ReadError> {
         let len = self.buf.len();
         let spare = self.buf.capacity() - len;
@@ -252,17 +288,28 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             Some(n) if n > len => n - len,
             _ => MIN_READ,
         };
-        if spare >= wanted.min(MIN_READ) {
-            return Ok(());
+        let enough = wanted.min(MIN_READ);
+        // Under load (reads fill the buffer) a small buffer grows; otherwise it is reused.
+        let grow = self.last_read_filled && (self.alloc < MAX_READ || wanted > spare);
+        if !grow {
+            if spare >= enough && spare >= self.alloc / 2 {
+                return Ok(());
+            }
+            // Shift what is left of a partial frame to the front of our own allocation, when
+            // the frames before it are gone (cheap: it is small next to the buffer).
+            if self.alloc > 0 && len <= self.alloc / 2 && self.buf.try_reclaim(self.alloc - len) {
+                return Ok(());
+            }
+            if spare >= enough {
+                return Ok(());
+            }
         }
-        if self.buf.is_empty() && self.alloc > 0 && self.buf.try_reclaim(self.alloc) {
-            // Every frame was consumed and none is alive: reuse the whole allocation.
-            return Ok(());
-        }
-        let cap = self.buf.capacity();
+        let base = self.alloc.max(self.buf.capacity());
         let grown = match need {
-            Some(n) if n > len => (2 * cap).max(len + MIN_READ).min(n),
-            _ => (2 * cap).clamp(MIN_READ, MAX_READ.max(len + MIN_READ)),
+            // Towards a large frame, never past it; a small one may share a buffer of up to
+            // 64 KiB with the frames that follow it.
+            Some(n) if n > len => (2 * base).max(len + MIN_READ).min(n.max(MAX_READ)),
+            _ => (2 * base).clamp(MIN_READ, MAX_READ.max(len + MIN_READ)),
         };
         if let Some(b) = &self.budget {
             let more = grown.saturating_sub(MIN_READ);
@@ -342,7 +389,6 @@ mod tests {
         assert!(reader.partial_since().is_none());
         drop(got);
         let _tx = writer.await.unwrap();
-        reader.release_idle_buffer();
         drop(reader);
         assert_eq!(budget.used(), 0, "everything charged was given back");
     }

@@ -12,7 +12,7 @@ use fastrpc_core::{Header, Message, MessageType, Metadata, keys};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -23,6 +23,51 @@ pub(super) async fn handle_message(
     msg: Message,
     batch: &mut Batch,
 ) -> bool {
+    let msg = match screen(conn, msg, batch) {
+        Screened::Request(msg) => msg,
+        Screened::Answered => return true,
+        Screened::Close => return false,
+    };
+    // Count the request in flight *before* looking at the state: a shutdown that starts now
+    // either sees this request and waits for it, or this request sees the shutdown. (Both
+    // sides write, fence, then read.)
+    let mut in_flight = InFlight::enter(conn, request_bytes(&msg));
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if *conn.shared().state.borrow() != State::Running {
+        drop(in_flight);
+        if !msg.header.is_oneway() {
+            batch.push(conn, &Message::error_reply(&msg, SHUTTING_DOWN));
+        }
+        return true;
+    }
+    if let Err(reason) = check_auth(conn.shared(), &msg) {
+        tracing::debug!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
+        drop(in_flight);
+        if !msg.header.is_oneway() {
+            batch.push(conn, &Message::error_reply(&msg, reason));
+        }
+        return false;
+    }
+    let Some(permit) = take_permit(conn, permits, batch).await else {
+        return false;
+    };
+    in_flight.permit = Some(permit);
+    run_inline_or_spawn(conn, in_flight, msg, batch);
+    true
+}
+
+/// What the read-side checks made of a message.
+enum Screened {
+    /// A request to run.
+    Request(Message),
+    /// Answered (or ignored) without running anything.
+    Answered,
+    /// A plugin closed the connection.
+    Close,
+}
+
+/// Plugins' `post_read_request`, responses sent to the server, and heartbeats.
+fn screen(conn: &Connection, msg: Message, batch: &mut Batch) -> Screened {
     let shared = conn.shared();
     match shared
         .plugins
@@ -37,16 +82,16 @@ pub(super) async fn handle_message(
                     &Message::error_reply(&msg, fastrpc_core::errors::REQ_REACH_LIMIT),
                 );
             }
-            return true;
+            return Screened::Answered;
         }
         Err(e) => {
             tracing::debug!(peer = %conn.peer_addr(), error = %e, "plugin closed the connection");
-            return false;
+            return Screened::Close;
         }
     }
     if msg.header.is_response() {
         tracing::debug!(peer = %conn.peer_addr(), seq = msg.header.seq, "ignoring a response sent to the server");
-        return true;
+        return Screened::Answered;
     }
     if msg.header.is_heartbeat() {
         shared
@@ -56,49 +101,39 @@ pub(super) async fn handle_message(
         let mut echo = msg;
         echo.header.set_message_type(MessageType::Response);
         batch.push(conn, &echo);
-        return true;
+        return Screened::Answered;
     }
-    // Count the request in flight *before* looking at the state: a shutdown that starts now
-    // either sees this request and waits for it, or this request sees the shutdown. (Both
-    // sides write, fence, then read.)
-    let mut in_flight = InFlight::enter(conn, request_bytes(&msg));
-    std::sync::atomic::fence(Ordering::SeqCst);
-    if *shared.state.borrow() != State::Running {
-        drop(in_flight);
-        if !msg.header.is_oneway() {
-            batch.push(conn, &Message::error_reply(&msg, SHUTTING_DOWN));
-        }
-        return true;
+    Screened::Request(msg)
+}
+
+/// The auth function's verdict on the request's `__AUTH` token (none set: accepted).
+fn check_auth(shared: &Shared, msg: &Message) -> Result<(), String> {
+    match &shared.auth {
+        Some(auth) => auth(msg, msg.metadata.get(keys::AUTH).unwrap_or("")),
+        None => Ok(()),
     }
-    if let Some(auth) = &shared.auth {
-        let token = msg.metadata.get(keys::AUTH).unwrap_or("");
-        if let Err(reason) = auth(&msg, token) {
-            tracing::debug!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
-            drop(in_flight);
-            if !msg.header.is_oneway() {
-                batch.push(conn, &Message::error_reply(&msg, reason));
-            }
-            return false;
-        }
+}
+
+/// A concurrency permit of the connection. At the cap: hands over the replies held (they free
+/// permits), then waits, unless the connection goes away meanwhile (`None`).
+async fn take_permit(
+    conn: &Connection,
+    permits: &Arc<Semaphore>,
+    batch: &mut Batch,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(p) = permits.clone().try_acquire_owned() {
+        return Some(p);
     }
-    let permit = match permits.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            // At the cap: hand over the replies we hold (they free permits), then wait, unless
-            // the connection goes away meanwhile (a hard shutdown closes its writer).
-            batch.flush(conn);
-            tokio::select! {
-                p = permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return false,
-                },
-                _ = conn.inner.queue.closed() => return false,
-            }
-        }
-    };
-    in_flight.permit = Some(permit);
-    // Most handlers finish without waiting: poll once here and skip the task spawn. A handler
-    // that is not ready is spawned and polled again there, which registers its real waker.
+    batch.flush(conn);
+    tokio::select! {
+        p = permits.clone().acquire_owned() => p.ok(),
+        _ = conn.inner.queue.closed() => None,
+    }
+}
+
+/// Most handlers finish without waiting: poll once here and skip the task spawn. A handler
+/// that is not ready is spawned and polled again there, which registers its real waker.
+fn run_inline_or_spawn(conn: &Connection, in_flight: InFlight, msg: Message, batch: &mut Batch) {
     let mut fut = Box::pin(execute(in_flight, msg));
     match fut
         .as_mut()
@@ -115,7 +150,6 @@ pub(super) async fn handle_message(
             });
         }
     }
-    true
 }
 
 /// Runs one request through the pipeline to its reply.

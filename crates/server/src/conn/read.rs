@@ -5,7 +5,7 @@ use super::dispatch::handle_message;
 use super::handle::Connection;
 use super::reply::Batch;
 use crate::shared::State;
-use fastrpc_core::{Message, MessageType};
+use fastrpc_core::{Header, Message, MessageType, ProtocolError};
 use fastrpc_transport::{FrameReader, ReadError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -55,7 +55,6 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             Ok(None) => {
                 batch.flush(conn);
                 batch.release_idle();
-                reader.release_idle_buffer();
                 match wait_for_frame(conn, reader, &mut state, msg_deadline).await {
                     Next::Frame(r) => r,
                     Next::Stop => break,
@@ -68,25 +67,10 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             Ok(Some(msg)) => msg,
             Ok(None) => break,
             Err(ReadError::Protocol { error, header }) => {
-                tracing::debug!(peer = %conn.peer_addr(), %error, "bad frame");
-                let verdict = shared
-                    .plugins
-                    .iter()
-                    .try_for_each(|p| p.post_read_request(conn, Err(&error)));
-                match header {
-                    // The frame was consumed: answer it with the error and keep serving.
-                    Some(h) if !error.is_fatal() && verdict.is_ok() => {
-                        if !h.is_oneway() && h.message_type() == MessageType::Request {
-                            let req = Message {
-                                header: h,
-                                ..Message::default()
-                            };
-                            batch.push(conn, &Message::error_reply(&req, error.to_string()));
-                        }
-                        continue;
-                    }
-                    _ => break,
+                if answer_bad_frame(conn, error, header, &mut batch) {
+                    continue;
                 }
+                break;
             }
             Err(ReadError::Timeout) => {
                 tracing::debug!(peer = %conn.peer_addr(), "frame not complete within the frame time limit");
@@ -102,6 +86,36 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
         }
     }
     batch.flush(conn);
+}
+
+/// Answers a frame that could not be decoded; returns false when the connection must close
+/// (a fatal error, a frame without a header, or a plugin's verdict).
+fn answer_bad_frame(
+    conn: &Connection,
+    error: ProtocolError,
+    header: Option<Header>,
+    batch: &mut Batch,
+) -> bool {
+    tracing::debug!(peer = %conn.peer_addr(), %error, "bad frame");
+    let verdict = conn
+        .shared()
+        .plugins
+        .iter()
+        .try_for_each(|p| p.post_read_request(conn, Err(&error)));
+    match header {
+        // The frame was consumed: answer it with the error and keep serving.
+        Some(h) if !error.is_fatal() && verdict.is_ok() => {
+            if !h.is_oneway() && h.message_type() == MessageType::Request {
+                let req = Message {
+                    header: h,
+                    ..Message::default()
+                };
+                batch.push(conn, &Message::error_reply(&req, error.to_string()));
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Waits for the next frame, the read or idle timeout, or the server to stop reading.

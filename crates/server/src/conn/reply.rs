@@ -16,7 +16,13 @@ pub(super) struct Batch {
     buf: BytesMut,
     guards: Vec<InFlight>,
     request_bytes: usize,
+    /// Size of the last batch handed over: the next one starts with that much room, so a
+    /// busy connection allocates each batch once instead of growing it reply by reply.
+    last_len: usize,
 }
+
+/// The most room a batch starts with.
+const MAX_START: usize = 256 * 1024;
 
 impl Batch {
     /// Reply bytes gathered and not yet handed over.
@@ -25,6 +31,9 @@ impl Batch {
     }
 
     pub(super) fn push(&mut self, conn: &Connection, msg: &Message) {
+        if self.buf.capacity() == 0 && self.last_len > 0 {
+            self.buf.reserve(self.last_len.min(MAX_START));
+        }
         conn.encode_into(msg, &mut self.buf);
     }
 
@@ -53,6 +62,7 @@ impl Batch {
     pub(super) fn flush(&mut self, conn: &Connection) {
         let request_bytes = std::mem::take(&mut self.request_bytes);
         if !self.buf.is_empty() {
+            self.last_len = self.buf.len();
             conn.send_accounted(self.buf.split().freeze(), request_bytes);
         } else {
             conn.release_request(request_bytes);
