@@ -7,6 +7,10 @@
 //! Frames can carry a [`Held`]: bytes counted against a [`ByteBudget`] until they are written.
 //!
 //! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
+//!
+//! Dependencies beyond tokio and bytes: `socket2`, for the socket options tokio does not expose
+//! (keep-alive time, listen backlog), and `libc`, to raise the open-file limit as Go does; both
+//! are the crates tokio itself is built on.
 
 mod budget;
 mod outbox;
