@@ -79,6 +79,9 @@ pub struct FrameReader<R> {
     /// The last read filled all the room it had: more is probably waiting, so the buffer
     /// grows (up to 64 KiB for small frames) instead of being reused as it is.
     last_read_filled: bool,
+    /// Bytes the last read brought: a large one means a busy peer, whose buffer is kept
+    /// through short pauses instead of being given back and grown again.
+    last_read: usize,
     /// Time allowed for a frame to complete once its first bytes arrived.
     frame_timeout: Option<Duration>,
 }
@@ -152,6 +155,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             alloc: 0,
             partial_since: None,
             last_read_filled: false,
+            last_read: 0,
             frame_timeout: None,
         }
     }
@@ -254,15 +258,23 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             })
             .await;
             if let Some(r) = now {
-                return r.map_err(ReadError::Io);
+                let n = r.map_err(ReadError::Io)?;
+                self.last_read = n;
+                return Ok(n);
             }
-            self.release_idle_buffer();
+            // Nothing to read. After a small read the peer is idle or light: the buffer goes
+            // back. After a large one it is busy and only pausing: the buffer is kept (it is
+            // charged to the budget all the same) and given back after the next small read.
+            if self.last_read < self.alloc / 8 {
+                self.release_idle_buffer();
+            }
         }
         if self.buf.capacity() == 0 && self.alloc == 0 {
             let mut probe = [0u8; PROBE];
             let n = self.io.read(&mut probe).await.map_err(ReadError::Io)?;
             self.buf = BytesMut::from(&probe[..n]);
             self.last_read_filled = n == PROBE;
+            self.last_read = n;
             return Ok(n);
         }
         self.make_room().await?;
@@ -273,6 +285,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             .await
             .map_err(ReadError::Io)?;
         self.last_read_filled = n == room;
+        self.last_read = n;
         Ok(n)
     }
 
