@@ -31,7 +31,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         running.local_addr()
     );
     tokio::signal::ctrl_c().await?;
-    println!("shutting down: draining calls in flight (5 s at most)");
-    running.shutdown(Duration::from_secs(5)).await;
+    println!("shutting down: draining calls in flight and writing their replies (5 s at most)");
+    let report = running.shutdown_report(Duration::from_secs(5)).await;
+    if report.is_complete() {
+        println!("every call finished and every reply was written");
+    } else {
+        println!(
+            "deadline passed: calls drained: {}, replies flushed: {}",
+            report.drained, report.flushed
+        );
+    }
     Ok(())
 }

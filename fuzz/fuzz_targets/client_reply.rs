@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         let limits = Limits {
             max_frame_len: 1 << 16,
             max_decompressed_len: 1 << 16,
+            ..Limits::default()
         };
         let client = Client::from_io(client_io, "fuzz", ClientOptions::default().limits(limits));
         let mut pushes = client.take_push_receiver();

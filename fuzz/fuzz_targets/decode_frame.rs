@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, data)) = data.split_first() else { return };
     let chunk = usize::from(chunk).max(1);
-    let limits = Limits { max_frame_len: 1 << 20, max_decompressed_len: 1 << 20 };
+    let limits = Limits { max_frame_len: 1 << 20, max_decompressed_len: 1 << 20, ..Limits::default() };
     let mut decoder = FrameDecoder::new(limits);
     let mut buf = BytesMut::new();
     for part in data.chunks(chunk) {
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Some(msg)) => {
                     let wire = msg.to_bytes().expect("a decoded message encodes");
                     let mut again = BytesMut::from(&wire[..]);
-                    let back = FrameDecoder::new(Limits { max_frame_len: usize::MAX, max_decompressed_len: usize::MAX })
+                    let back = FrameDecoder::new(Limits { max_frame_len: usize::MAX, max_decompressed_len: usize::MAX, max_metadata_pairs: usize::MAX, max_metadata_len: usize::MAX })
                         .decode(&mut again)
                         .expect("re-encoded frame decodes")
                         .expect("whole frame");

@@ -23,6 +23,7 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
     let limits = Limits {
         max_frame_len: 1 << 16,
         max_decompressed_len: 1 << 16,
+        ..Limits::default()
     };
     Server::builder()
         .options(ServerOptions::default().limits(limits))

@@ -8,6 +8,11 @@ use bytes::{Buf, Bytes, BytesMut};
 /// Length of the prefix every frame starts with: the header and the `totalLen` field.
 const PREFIX_LEN: usize = HEADER_LEN + 4;
 
+/// Frames up to this size are copied out of the read buffer instead of sharing it, so a small
+/// message that a handler keeps does not pin the connection's whole read chunk, and the buffer
+/// can be reused in place.
+const COPY_OUT_MAX: usize = 4 * 1024;
+
 /// Turns a byte stream into [`Message`]s, a frame at a time.
 ///
 /// Feed it whatever arrived (a byte or a megabyte); it returns `Ok(None)` until a whole frame
@@ -17,6 +22,10 @@ const PREFIX_LEN: usize = HEADER_LEN + 4;
 /// in the frame* whatever `payloadLen` says, and a compressed payload is decompressed within
 /// [`Limits::max_decompressed_len`]. Unlike Go, an inner length that runs past the frame is an
 /// error, not a half-filled message.
+///
+/// The decoder never reserves memory for an announced length: the caller grows its buffer as
+/// bytes arrive (see [`FrameDecoder::frame_len`]), so a header announcing 15 MiB costs nothing
+/// until 15 MiB have been sent.
 #[derive(Debug, Clone, Default)]
 pub struct FrameDecoder {
     limits: Limits,
@@ -57,11 +66,32 @@ impl FrameDecoder {
         }
         let need = PREFIX_LEN + total;
         if buf.len() < need {
-            buf.reserve(need - buf.len());
             return Ok(None);
         }
-        let frame = buf.split_to(need).freeze();
+        // A small frame in a larger buffer is copied out; a buffer that holds just this frame
+        // (or a large frame) is split, which copies nothing.
+        let frame = if need <= COPY_OUT_MAX && buf.capacity() > need {
+            let f = Bytes::copy_from_slice(&buf[..need]);
+            buf.advance(need);
+            f
+        } else if buf.len() == need {
+            // The buffer is this frame: hand it over whole (no reference-count block).
+            std::mem::take(buf).freeze()
+        } else {
+            buf.split_to(need).freeze()
+        };
         self.parse_frame(frame).map(Some)
+    }
+
+    /// The whole length (prefix included) of the frame at the start of `buf`, once its prefix
+    /// has arrived and its length is within the limits; `None` otherwise. Readers use it to
+    /// grow their buffer towards the frame as bytes arrive.
+    pub fn frame_len(&self, buf: &[u8]) -> Option<usize> {
+        if buf.len() < PREFIX_LEN || buf[0] != MAGIC {
+            return None;
+        }
+        let total = u32::from_be_bytes([buf[12], buf[13], buf[14], buf[15]]) as usize;
+        (total <= self.limits.max_frame_len).then_some(PREFIX_LEN + total)
     }
 
     /// Call when the stream has ended: an empty buffer is a clean end, anything left is a
@@ -94,7 +124,7 @@ impl FrameDecoder {
         let service_path = take_str(&mut body, "service path")?;
         let service_method = take_str(&mut body, "service method")?;
         let meta_block = take_field(&mut body, "metadata")?;
-        let metadata = decode_metadata(meta_block)?;
+        let metadata = decode_metadata(meta_block, &self.limits)?;
         if body.len() < 4 {
             return Err(ProtocolError::FieldOverflow {
                 field: "payload length",
@@ -134,10 +164,19 @@ fn take_str(body: &mut Bytes, field: &'static str) -> Result<ByteStr, ProtocolEr
     ByteStr::from_utf8(b).map_err(|_| ProtocolError::InvalidUtf8 { field })
 }
 
-/// Go's `decodeMetadata`, with its bounds checks, returning errors where Go would panic.
-fn decode_metadata(block: Bytes) -> Result<Metadata, ProtocolError> {
+/// Go's `decodeMetadata`, with its bounds checks, returning errors where Go would panic, and
+/// with [`Limits`] on pairs and bytes (Go has none). Linear in the block's length.
+fn decode_metadata(block: Bytes, limits: &Limits) -> Result<Metadata, ProtocolError> {
     let mut m = Metadata::new();
     let len = block.len();
+    if len > limits.max_metadata_len {
+        return Err(ProtocolError::MetadataTooLarge {
+            what: "bytes",
+            got: len,
+            max: limits.max_metadata_len,
+        });
+    }
+    let mut pairs = 0usize;
     let mut pos = 0usize;
     let read_u32 = |pos: usize| -> Result<usize, ProtocolError> {
         let b = block
@@ -146,6 +185,14 @@ fn decode_metadata(block: Bytes) -> Result<Metadata, ProtocolError> {
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
     };
     while pos < len {
+        pairs += 1;
+        if pairs > limits.max_metadata_pairs {
+            return Err(ProtocolError::MetadataTooLarge {
+                what: "pairs",
+                got: pairs,
+                max: limits.max_metadata_pairs,
+            });
+        }
         let kl = read_u32(pos)?;
         pos += 4;
         // The key must leave room for the value's length field.

@@ -37,6 +37,23 @@ pub enum ProtocolError {
     /// A metadata key or value length runs past the metadata block (Go's `ErrMetaKVMissing`).
     #[error("wrong metadata lines. some keys or values are missing")]
     MetadataKvMissing,
+    /// The metadata has more pairs or bytes than [`Limits`](crate::Limits) allows. The frame
+    /// was consumed; the connection stays usable.
+    #[error("metadata is too large: {what} {got}, limit {max}")]
+    MetadataTooLarge {
+        /// Which limit: `"pairs"` or `"bytes"`.
+        what: &'static str,
+        /// The count found (for pairs: the first count past the limit).
+        got: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// Memory for a frame could not be allocated. The stream must be abandoned.
+    #[error("cannot allocate {len} bytes for a frame")]
+    OutOfMemory {
+        /// The bytes asked for.
+        len: usize,
+    },
     /// A service path, method or metadata string is not UTF-8.
     #[error("{field} is not valid UTF-8")]
     InvalidUtf8 {
@@ -77,6 +94,7 @@ impl ProtocolError {
             ProtocolError::BadMagic(_)
                 | ProtocolError::FrameTooLong { .. }
                 | ProtocolError::TruncatedFrame { .. }
+                | ProtocolError::OutOfMemory { .. }
         )
     }
 }

@@ -14,6 +14,17 @@ pub struct Limits {
     pub max_frame_len: usize,
     /// The largest payload a compressed payload may expand to. Default 16 MiB.
     pub max_decompressed_len: usize,
+    /// The most metadata pairs one frame may carry. Default 1024. More fail with
+    /// [`ProtocolError::MetadataTooLarge`] (the frame is consumed and answered with an error),
+    /// found while counting, before any pair beyond the limit is decoded.
+    ///
+    /// [`ProtocolError::MetadataTooLarge`]: crate::ProtocolError::MetadataTooLarge
+    pub max_metadata_pairs: usize,
+    /// The largest metadata block (the encoded pairs) one frame may carry. Default 64 KiB.
+    /// Larger blocks fail with [`ProtocolError::MetadataTooLarge`] before decoding.
+    ///
+    /// [`ProtocolError::MetadataTooLarge`]: crate::ProtocolError::MetadataTooLarge
+    pub max_metadata_len: usize,
 }
 
 impl Limits {
@@ -21,6 +32,10 @@ impl Limits {
     pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
     /// Default for [`Limits::max_decompressed_len`].
     pub const DEFAULT_MAX_DECOMPRESSED_LEN: usize = 16 * 1024 * 1024;
+    /// Default for [`Limits::max_metadata_pairs`].
+    pub const DEFAULT_MAX_METADATA_PAIRS: usize = 1024;
+    /// Default for [`Limits::max_metadata_len`].
+    pub const DEFAULT_MAX_METADATA_LEN: usize = 64 * 1024;
 }
 
 impl Default for Limits {
@@ -28,6 +43,8 @@ impl Default for Limits {
         Limits {
             max_frame_len: Limits::DEFAULT_MAX_FRAME_LEN,
             max_decompressed_len: Limits::DEFAULT_MAX_DECOMPRESSED_LEN,
+            max_metadata_pairs: Limits::DEFAULT_MAX_METADATA_PAIRS,
+            max_metadata_len: Limits::DEFAULT_MAX_METADATA_LEN,
         }
     }
 }

@@ -130,11 +130,11 @@ proptest! {
         chunks in prop::collection::vec(1usize..200, 1..8),
         max_frame_len in prop_oneof![Just(256usize), Just(4096), Just(1 << 20)],
     ) {
-        let limits = Limits { max_frame_len, max_decompressed_len: 2048 };
+        let limits = Limits { max_frame_len, max_decompressed_len: 2048, ..Limits::default() };
         let bytes = stream.to_bytes();
         for got in decode_chunked(&bytes, &chunks, limits).into_iter().flatten() {
             let wire = got.to_bytes().expect("a decoded message encodes");
-            let back = FrameDecoder::new(Limits { max_frame_len: usize::MAX, max_decompressed_len: usize::MAX })
+            let back = FrameDecoder::new(Limits { max_frame_len: usize::MAX, max_decompressed_len: usize::MAX, ..Limits::default() })
                 .decode(&mut BytesMut::from(&wire[..]))
                 .expect("re-encoded frame decodes")
                 .expect("whole frame");

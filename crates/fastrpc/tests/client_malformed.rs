@@ -58,6 +58,7 @@ fn limits() -> Limits {
     Limits {
         max_frame_len: 64 * 1024,
         max_decompressed_len: 64 * 1024,
+        ..Limits::default()
     }
 }
 

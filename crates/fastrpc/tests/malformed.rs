@@ -40,6 +40,7 @@ async fn fixture() -> Fixture {
     let limits = Limits {
         max_frame_len: 64 * 1024,
         max_decompressed_len: 1024 * 1024,
+        ..Limits::default()
     };
     let server = Server::builder()
         .options(ServerOptions::default().limits(limits))

@@ -32,15 +32,22 @@
 //! # Ok(()) }
 //! ```
 
+mod accept;
+mod budget;
 mod conn;
 mod context;
 mod error;
 mod handler;
+mod log_limit;
 mod options;
+mod panic;
 mod plugin;
 mod registrar;
 mod server;
+mod shared;
+mod shutdown;
 
+pub use budget::BudgetUsage;
 pub use conn::{Connection, PushError};
 pub use context::Context;
 pub use error::ServiceError;
@@ -48,7 +55,9 @@ pub use handler::{BoxFuture, Handler, HandlerResult, Service, handler_fn};
 pub use options::ServerOptions;
 pub use plugin::{PluginError, ServerPlugin};
 pub use registrar::RegistrarPlugin;
-pub use server::{AuthFn, Server, ServerBuilder, ServerHandle};
+pub use server::{Server, ServerBuilder, ServerHandle};
+pub use shared::AuthFn;
+pub use shutdown::ShutdownReport;
 
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{Message, Metadata, SerializeType};

@@ -1,55 +1,28 @@
 //! The [`Server`], its builder, serving and graceful shutdown.
 
-use crate::handler::{Handler, Service, handler_fn};
+use crate::budget::{BudgetUsage, ServerBudgets};
+use crate::conn::Registry;
+use crate::handler::{Service, handler_fn};
+use crate::log_limit::LogLimit;
+use crate::shared::{AuthFn, ServiceTable, Shared, State};
+use crate::shutdown::ShutdownReport;
 use crate::{Connection, Context, ServerOptions, ServerPlugin, ServiceError};
 use fastrpc_codec::Payload;
 use fastrpc_core::Message;
-use rustc_hash::FxHashMap;
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{Notify, watch};
 
-/// Checks the `__AUTH` token of a request (`""` when absent). An `Err` is sent to the caller
-/// as an error reply and the connection is closed, as rpcx's `AuthFunc` does. Heartbeats are
-/// not checked.
-pub type AuthFn = dyn Fn(&Message, &str) -> Result<(), String> + Send + Sync;
-
-/// Service name -> method name -> handler. Looked up on every request, so with FxHash rather
-/// than SipHash (the keys come from peers, but a flood of distinct names costs them a frame each
-/// and the table only holds what was registered).
-pub(crate) type ServiceTable = FxHashMap<String, FxHashMap<String, Arc<dyn Handler>>>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Running,
-    Draining,
-    Stopped,
-}
-
-pub(crate) struct Inner {
-    pub(crate) services: ServiceTable,
-    service_meta: Vec<(String, String)>,
-    pub(crate) plugins: Vec<Arc<dyn ServerPlugin>>,
-    pub(crate) auth: Option<Arc<AuthFn>>,
-    pub(crate) opts: ServerOptions,
-    pub(crate) push_seq: AtomicU64,
-    pub(crate) conns: Mutex<HashMap<u64, Connection>>,
-    pub(crate) next_conn_id: AtomicU64,
-    pub(crate) state: watch::Sender<State>,
-    pub(crate) in_flight: AtomicUsize,
-    pub(crate) drained: Notify,
-}
-
 /// An rpcx server: a service table plus plugins, auth and options. Cheap to clone.
 #[derive(Clone)]
 pub struct Server {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
+    conns: Arc<Registry>,
 }
 
 impl std::fmt::Debug for Server {
@@ -115,7 +88,7 @@ impl ServerBuilder {
     }
 
     /// Registers an already type-erased handler.
-    pub fn raw_handler(mut self, service: &str, method: &str, h: Arc<dyn Handler>) -> Self {
+    pub fn raw_handler(mut self, service: &str, method: &str, h: Arc<dyn crate::Handler>) -> Self {
         self.services
             .entry(service.to_owned())
             .or_default()
@@ -156,20 +129,23 @@ impl ServerBuilder {
             }
         }
         let (state, _) = watch::channel(State::Running);
+        crate::panic::install_quiet_hook();
         Server {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Shared {
                 services: self.services,
                 service_meta: self.service_meta,
                 plugins: self.plugins,
                 auth: self.auth,
+                budgets: ServerBudgets::new(&self.opts),
                 opts: self.opts,
                 push_seq: AtomicU64::new(1),
-                conns: Mutex::new(HashMap::new()),
                 next_conn_id: AtomicU64::new(1),
                 state,
                 in_flight: AtomicUsize::new(0),
                 drained: Notify::new(),
+                panic_log: LogLimit::new(Duration::from_secs(1)),
             }),
+            conns: Arc::new(Registry::default()),
         }
     }
 
@@ -196,7 +172,20 @@ impl Server {
     }
 
     /// Binds `addr` and serves TCP connections in the background.
+    ///
+    /// As Go does when a server starts, the open-file soft limit is raised to the hard limit
+    /// first; the listener gets the largest backlog the system allows.
     pub async fn serve_tcp(&self, addr: impl ToSocketAddrs) -> std::io::Result<ServerHandle> {
+        if let Some(limit) = fastrpc_transport::tcp::raise_fd_limit() {
+            let max = self.inner.opts.max_connections as u64;
+            if limit < max {
+                tracing::info!(
+                    fd_limit = limit,
+                    max_connections = max,
+                    "the open-file limit is below max_connections; accepts fail past it"
+                );
+            }
+        }
         let listener = fastrpc_transport::tcp::bind(addr).await?;
         self.serve_listener(listener)
     }
@@ -204,8 +193,11 @@ impl Server {
     /// Serves connections accepted from `listener` in the background.
     pub fn serve_listener(&self, listener: TcpListener) -> std::io::Result<ServerHandle> {
         let local_addr = listener.local_addr()?;
-        let server = self.clone();
-        let accept = tokio::spawn(async move { server.accept_loop(listener).await });
+        let accept = tokio::spawn(crate::accept::accept_loop(
+            self.inner.clone(),
+            self.conns.clone(),
+            listener,
+        ));
         Ok(ServerHandle {
             server: self.clone(),
             local_addr,
@@ -213,50 +205,22 @@ impl Server {
         })
     }
 
-    async fn accept_loop(self, listener: TcpListener) {
-        let mut state = self.inner.state.subscribe();
-        let mut backoff = Duration::from_millis(5);
-        loop {
-            let accepted = tokio::select! {
-                biased;
-                _ = state.wait_for(|s| *s != State::Running) => return,
-                r = listener.accept() => r,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    backoff = Duration::from_millis(5);
-                    let _ = stream.set_nodelay(true);
-                    let (r, w) = stream.into_split();
-                    tokio::spawn(crate::conn::serve(
-                        self.inner.clone(),
-                        r,
-                        w,
-                        peer.to_string(),
-                    ));
-                }
-                Err(e) => {
-                    // Like Go: back off on accept errors (out of fds, ...), 5 ms doubling to 1 s.
-                    tracing::warn!(error = %e, ?backoff, "accept failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
-    }
-
     /// Serves one connection over any byte stream (QUIC streams, Unix sockets, in-memory pipes)
     /// until it closes. `peer` names the remote side in logs and [`Connection::peer_addr`].
+    /// The connection counts as open but is not refused at the connection cap (the caller
+    /// accepted it).
     pub async fn serve_connection<T>(&self, io: T, peer: impl Into<String>)
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let (r, w) = tokio::io::split(io);
-        crate::conn::serve(self.inner.clone(), r, w, peer.into()).await;
+        self.conns.admit();
+        crate::conn::serve(self.inner.clone(), self.conns.clone(), r, w, peer.into()).await;
     }
 
     /// The connections open now (rpcx's `ActiveClientConn`), for server push.
     pub fn connections(&self) -> Vec<Connection> {
-        self.inner.conns.lock().unwrap().values().cloned().collect()
+        self.conns.list()
     }
 
     /// Requests in flight across all connections.
@@ -264,45 +228,33 @@ impl Server {
         self.inner.in_flight.load(Ordering::Acquire)
     }
 
-    /// Graceful shutdown: stop accepting, answer new calls with [`SHUTTING_DOWN`](crate::SHUTTING_DOWN),
-    /// let the calls in flight finish, then close every connection. After `grace`, connections
-    /// are closed even if calls are still running. Plugins are told to unregister every
-    /// service first (so registries stop sending traffic). Returns true when everything in
-    /// flight finished within `grace`.
+    /// What the server holds for its peers now, by its own accounting: queued reply bytes,
+    /// request bytes in flight, bytes in partial frames, and open connections.
+    pub fn budget_usage(&self) -> BudgetUsage {
+        let b = &self.inner.budgets;
+        BudgetUsage {
+            queued_reply_bytes: b.queued.used(),
+            in_flight_request_bytes: b.requests.used(),
+            partial_frame_bytes: b.partial.used(),
+            open_connections: self.conns.open(),
+        }
+    }
+
+    /// Graceful shutdown (see [`Server::shutdown_report`]); true when it was complete: every
+    /// call drained and every reply written within `grace`.
     pub async fn shutdown(&self, grace: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + grace;
-        if *self.inner.state.borrow() == State::Running {
-            self.inner.state.send_replace(State::Draining);
-            // Pairs with the fence in the reader: see `InFlight::enter`.
-            std::sync::atomic::fence(Ordering::SeqCst);
-            for (name, _) in &self.inner.service_meta {
-                for p in &self.inner.plugins {
-                    if let Err(e) = p.unregister(name) {
-                        tracing::warn!(service = %name, error = %e, "plugin failed to unregister");
-                    }
-                }
-            }
-            let unregistered = self.inner.plugins.iter().map(|p| p.unregistered());
-            let all = futures_util::future::join_all(unregistered);
-            if tokio::time::timeout_at(deadline, all).await.is_err() {
-                tracing::warn!("plugins did not finish unregistering before the shutdown deadline");
-            }
-        }
-        let drained = loop {
-            let notified = self.inner.drained.notified();
-            if self.in_flight() == 0 {
-                break true;
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(deadline) => break self.in_flight() == 0,
-            }
-        };
-        self.inner.state.send_replace(State::Stopped);
-        for c in self.connections() {
-            c.close();
-        }
-        drained
+        self.shutdown_report(grace).await.is_complete()
+    }
+
+    /// Graceful shutdown, lossless within `grace`: stop accepting; answer requests read from
+    /// now on with [`SHUTTING_DOWN`](crate::SHUTTING_DOWN); let the calls in flight finish;
+    /// then stop reading, write every reply produced, whole, and close each connection
+    /// between frames. Returns when every connection has closed or `grace` has passed, and
+    /// says which: past `grace`, calls still running are abandoned and writers still writing
+    /// are stopped. Plugins are told to unregister every service first (so registries stop
+    /// sending traffic).
+    pub async fn shutdown_report(&self, grace: Duration) -> ShutdownReport {
+        crate::shutdown::shutdown(&self.inner, &self.conns, grace).await
     }
 }
 
@@ -325,10 +277,16 @@ impl ServerHandle {
         &self.server
     }
 
-    /// Graceful shutdown of the whole server (see [`Server::shutdown`]).
+    /// Graceful shutdown of the whole server (see [`Server::shutdown`]): true when complete.
     pub async fn shutdown(self, grace: Duration) -> bool {
-        let drained = self.server.shutdown(grace).await;
+        self.shutdown_report(grace).await.is_complete()
+    }
+
+    /// Graceful shutdown of the whole server, saying how it ended (see
+    /// [`Server::shutdown_report`]).
+    pub async fn shutdown_report(self, grace: Duration) -> ShutdownReport {
+        let report = self.server.shutdown_report(grace).await;
         let _ = self.accept.await;
-        drained
+        report
     }
 }

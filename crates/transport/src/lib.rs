@@ -1,20 +1,27 @@
 //! Byte-stream plumbing shared by the fastrpc server and client.
 //!
 //! Every rpcx connection, whatever carries it, has the same shape: one task reads frames with a
-//! [`FrameReader`], and one task owns the write half and runs [`run_writer`], which drains every
-//! queued frame into one buffer before each write syscall (batching, as gorpc does). Frames are
-//! `bytes::Bytes`; the queue between them is bounded, so a slow peer pushes back on its callers.
+//! [`FrameReader`], and one task owns the write half and drains a [`WriteQueue`] (server) or an
+//! [`Outbox`] (client), gathering every queued frame into one buffer before each write syscall
+//! (batching, as gorpc does). Frames are `bytes::Bytes`.
+//! Frames can carry a [`Held`]: bytes counted against a [`ByteBudget`] until they are written.
 //!
 //! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
+//!
+//! Dependencies beyond tokio and bytes: `socket2`, for the socket options tokio does not expose
+//! (keep-alive time, listen backlog), and `libc`, to raise the open-file limit as Go does; both
+//! are the crates tokio itself is built on.
 
+mod budget;
 mod outbox;
 mod reader;
 pub mod tcp;
 mod writer;
 
+pub use budget::ByteBudget;
 pub use outbox::{Outbox, OutboxClosed, run_outbox_writer};
-pub use reader::{FrameReader, ReadError};
-pub use writer::{WriteCmd, WriterOptions, request_close, run_writer};
+pub use reader::{FrameReader, MIN_READ, ReadError};
+pub use writer::{Held, WriteAccount, WriteQueue, WriterOptions};
 
 /// Something that reads and writes bytes, such as a TCP stream.
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
