@@ -60,7 +60,10 @@ pub async fn serve(cfg: KcpConfig) -> Running {
 
 pub async fn client(addr: SocketAddr, cfg: KcpConfig) -> Client {
     let stream = KcpStream::connect(addr, cfg).await.unwrap();
-    Client::from_io(stream, addr.to_string(), ClientOptions::default())
+    // KCP at kcp-go's default pace moves a 4 MiB echo in 20 to 40 s here: the tests bound
+    // each call with their own timeouts instead of the client's 30 s default.
+    let opts = ClientOptions::default().default_timeout(None);
+    Client::from_io(stream, addr.to_string(), opts)
 }
 
 /// Waits (up to [`PATIENCE`]) until `cond` holds for the listener's counters.
