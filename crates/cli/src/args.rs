@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// The servers a registry URL lists, their metadata, and whether each answers a heartbeat.
     List(ListArgs),
+    /// A proxy printing every frame both ways, decoded (rpcxdump).
+    Dump(DumpArgs),
     /// Print a completion script for a shell.
     Completions {
         /// The shell.
@@ -120,6 +122,20 @@ pub(crate) struct ListArgs {
     /// How long each heartbeat may take.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
     pub(crate) heartbeat_timeout: Duration,
+}
+
+/// `fastrpc dump`.
+#[derive(Debug, Args)]
+pub(crate) struct DumpArgs {
+    /// Address to accept clients on (`127.0.0.1:9000`; port 0 picks one, printed on stderr).
+    #[arg(long)]
+    pub(crate) listen: String,
+    /// The server to forward to (`tcp@host:port`).
+    #[arg(long)]
+    pub(crate) upstream: String,
+    /// Only frames of this `Service` or `Service.Method` (replies follow their requests).
+    #[arg(long)]
+    pub(crate) filter: Option<String>,
 }
 
 /// Wire serialization of the argument (`SerializeType`).

@@ -3,6 +3,7 @@
 //! - `fastrpc call ADDR_OR_REGISTRY_URL Service.Method ARGS`: one call, reply as JSON.
 //! - `fastrpc bench ...`: closed-loop load with p50/p99/p99.9.
 //! - `fastrpc list REGISTRY_URL [Service]`: servers, metadata, heartbeat check.
+//! - `fastrpc dump --listen A --upstream B [--filter S.M]`: a proxy printing decoded frames.
 //! - `fastrpc completions SHELL`: shell completions.
 //!
 //! Exit status: 0 on success, 1 on a local or connection failure, 2 on bad usage (clap),
@@ -15,6 +16,7 @@
 mod args;
 mod bench;
 mod call;
+mod dump;
 mod list;
 mod payload;
 mod target;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             Command::Call(a) => call::run(a, output).await,
             Command::Bench(a) => bench::run(a, output).await.map_err(CallFailure::Other),
             Command::List(a) => list::run(a, output).await.map_err(CallFailure::Other),
+            Command::Dump(a) => dump::run(a, output).await.map_err(CallFailure::Other),
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,
