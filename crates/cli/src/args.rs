@@ -128,11 +128,18 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DumpArgs {
     /// Address to accept clients on (`127.0.0.1:9000`; port 0 picks one, printed on stderr).
-    #[arg(long)]
-    pub(crate) listen: String,
+    #[arg(long, requires = "upstream", conflicts_with = "pcap")]
+    pub(crate) listen: Option<String>,
     /// The server to forward to (`tcp@host:port`).
-    #[arg(long)]
-    pub(crate) upstream: String,
+    #[arg(long, requires = "listen")]
+    pub(crate) upstream: Option<String>,
+    /// Read a capture (pcap from tcpdump, pcapng from tshark) instead of proxying; TCP
+    /// streams are reassembled.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pcap: Option<String>,
+    /// With `--pcap`: only connections to or from this port.
+    #[arg(long, requires = "pcap")]
+    pub(crate) port: Option<u16>,
     /// Only frames of this `Service` or `Service.Method` (replies follow their requests).
     #[arg(long)]
     pub(crate) filter: Option<String>,
