@@ -29,6 +29,8 @@ const PACKAGES: &[&str] = &[
     "protobuf-compiler",
     "libprotobuf-dev",
     "iproute2",
+    // tcpdump: the capture `fastrpc dump --pcap` is tested against.
+    "tcpdump",
 ];
 
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";

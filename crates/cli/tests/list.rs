@@ -1,0 +1,51 @@
+//! `fastrpc list` as a process against real fastrpc servers.
+
+mod support;
+
+use support::{dead_addr, fastrpc, json_ok, server};
+
+#[test]
+fn static_url_lists_servers_metadata_and_health() {
+    let a = server();
+    let dead = dead_addr();
+    let url = format!("static://{},{}?weight=7&group=g1&zone=eu", a.addr, dead);
+    let v = json_ok(fastrpc().args([
+        "list",
+        "-o",
+        "json",
+        "--heartbeat-timeout",
+        "5s",
+        &url,
+        "Arith",
+    ]));
+    let servers = v["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 2);
+    let live = servers
+        .iter()
+        .find(|s| s["server"] == a.addr.as_str())
+        .unwrap();
+    assert_eq!(live["alive"], true);
+    assert_eq!(live["weight"], 7);
+    assert_eq!(live["group"], "g1");
+    assert_eq!(live["state"], "active");
+    assert_eq!(live["metadata"]["zone"], "eu");
+    let down = servers
+        .iter()
+        .find(|s| s["server"] == dead.as_str())
+        .unwrap();
+    assert_eq!(down["alive"], false);
+    assert!(down["error"].as_str().unwrap().contains("connect"));
+}
+
+#[test]
+fn text_output_marks_inactive_and_down() {
+    let a = server();
+    let url = format!("static://{}?state=inactive", a.addr);
+    let out = fastrpc().args(["list", &url]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("state=inactive") && text.contains("alive"),
+        "{text}"
+    );
+}
