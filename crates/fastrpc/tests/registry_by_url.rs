@@ -4,8 +4,8 @@
 //! message when not installed, failed under `FASTRPC_REQUIRE_INFRA=1`), and the Consul
 //! **emulator** (no real Consul agent can be installed here).
 //!
-//! Needs the registry features: `cargo test -p fastrpc --features etcd,zookeeper,consul,redis
-//! --test registry_by_url` (run so by `cargo xtask ci`).
+//! Needs the registry features (the workspace test run has them, since `fastrpc-cli` enables them): `cargo test -p fastrpc --features etcd,zookeeper,consul,redis
+//! --test registry_by_url`.
 #![cfg(all(
     feature = "etcd",
     feature = "zookeeper",
