@@ -85,6 +85,21 @@ impl QuicStream {
         self.conn.remote_address()
     }
 
+    /// Says why the connection ended, when it did: a read or write error on a closed
+    /// connection otherwise reads only "connection lost", while the reason holds the TLS alert
+    /// (for example the server refusing a missing client certificate).
+    fn explain<T>(&self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match r {
+            Poll::Ready(Err(e)) => match self.conn.close_reason() {
+                Some(reason) => {
+                    Poll::Ready(Err(io::Error::new(e.kind(), QuicError::Connection(reason))))
+                }
+                None => Poll::Ready(Err(e)),
+            },
+            other => other,
+        }
+    }
+
     /// The underlying QUIC connection (statistics, the peer's certificates).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -97,7 +112,8 @@ impl AsyncRead for QuicStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.recv).poll_read(cx, buf)
+        let r = Pin::new(&mut self.recv).poll_read(cx, buf);
+        self.explain(r)
     }
 }
 
@@ -107,7 +123,8 @@ impl AsyncWrite for QuicStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(&mut self.send), cx, buf)
+        let r = AsyncWrite::poll_write(Pin::new(&mut self.send), cx, buf);
+        self.explain(r)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
