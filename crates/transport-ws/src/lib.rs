@@ -33,7 +33,7 @@
 //! [`WsConfig::max_message_size`] (16 MiB by default; Go's x/net/websocket allows 32 MiB), checked on
 //! the frame header before its payload is read, so one connection buffers at most that much
 //! plus one outgoing frame ([`WsConfig::connection_budget_bytes`]). A listener holds at most
-//! [`WsConfig::max_connections`] connections (default 1024); further ones are closed at once.
+//! [`WsConfig::max_connections`] connections (default 1024); further ones are answered 503 and closed.
 //! The upgrade head is at most 8 KiB and must arrive within 10 s. Protocol violations (an
 //! unmasked client frame, reserved bits or opcodes, an oversized control frame) end that
 //! connection with a typed [`WsError`]; failed upgrades are answered 400/404/431, counted in

@@ -137,6 +137,10 @@ impl Drop for WsListener {
     }
 }
 
+/// The answer to a connection beyond [`WsConfig::max_connections`].
+const FULL: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
 async fn accept_loop(tcp: TcpListener, shared: Arc<Shared>) {
     loop {
         let (sock, peer) = match tcp.accept().await {
@@ -152,7 +156,11 @@ async fn accept_loop(tcp: TcpListener, shared: Arc<Shared>) {
                 let slot = Slot::new(permit, shared.counters.clone());
                 tokio::spawn(establish(sock, peer, slot, shared.clone()));
             }
-            Err(_) => Counters::bump(&shared.counters.refused),
+            Err(_) => {
+                Counters::bump(&shared.counters.refused);
+                // One non-blocking write, no task: the peer learns why, if its socket has room.
+                let _ = sock.try_write(FULL);
+            }
         }
     }
 }
