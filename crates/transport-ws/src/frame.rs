@@ -65,6 +65,13 @@ impl Decoder {
         buf: &mut BytesMut,
         want: &mut usize,
     ) -> Result<Option<Event>, WsError> {
+        // tungstenite's parser refuses these too, but without saying why.
+        if buf
+            .first()
+            .is_some_and(|b| matches!(b & 0x0f, 3..=7 | 0xb..=0xf))
+        {
+            return Err(WsError::Protocol("reserved opcode"));
+        }
         let mut cur = Cursor::new(&buf[..]);
         let parsed = FrameHeader::parse(&mut cur)
             .map_err(|_| WsError::Protocol("malformed frame header"))?;
@@ -164,5 +171,103 @@ pub(crate) fn encode(out: &mut BytesMut, role: Role, opcode: OpCode, payload: &[
     out.extend_from_slice(payload);
     if let Some(mask) = mask {
         apply_mask(&mut out[start..], mask);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame, written out by hand (RFC 6455 §5.2).
+    fn masked(first: u8, payload: &[u8]) -> BytesMut {
+        assert!(payload.len() < 126);
+        let mask = [1, 2, 3, 4];
+        let mut f = BytesMut::from(&[first, 0x80 | payload.len() as u8][..]);
+        f.extend_from_slice(&mask);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        f
+    }
+
+    fn decode_all(d: &mut Decoder, buf: &mut BytesMut) -> Result<Vec<u8>, WsError> {
+        let mut out = Vec::new();
+        let mut want = 0;
+        while let Some(ev) = d.next(buf, &mut want)? {
+            if let Event::Data(b) = ev {
+                out.extend_from_slice(&b);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn text_binary_and_continuation_frames_read_as_one_stream() {
+        let mut d = Decoder::new(Role::Server, 100);
+        let mut buf = masked(0x81, b"\xff\x00");
+        buf.extend(masked(0x02, b"ab"));
+        buf.extend(masked(0x80, b"cd"));
+        buf.extend(masked(0x82, b"e"));
+        assert_eq!(decode_all(&mut d, &mut buf).unwrap(), b"\xff\x00abcde");
+        assert!(!d.mid_message(&buf));
+    }
+
+    #[test]
+    fn a_fragmented_message_counts_against_the_limit() {
+        let mut d = Decoder::new(Role::Server, 5);
+        let mut buf = masked(0x02, b"abc");
+        buf.extend(masked(0x80, b"def"));
+        let e = decode_all(&mut d, &mut buf).unwrap_err();
+        assert!(
+            matches!(e, WsError::MessageTooLarge { size: 6, limit: 5 }),
+            "{e}"
+        );
+        // Each message starts its count afresh.
+        let mut d = Decoder::new(Role::Server, 5);
+        let mut buf = masked(0x82, b"abcde");
+        buf.extend(masked(0x82, b"fghij"));
+        assert_eq!(decode_all(&mut d, &mut buf).unwrap(), b"abcdefghij");
+    }
+
+    #[test]
+    fn misplaced_frames_are_refused() {
+        let cases: [(&[u8], &str); 4] = [
+            (&[0x80], "continuation"),
+            (&[0x09], "control"),
+            (&[0x02, 0x82], "inside"),
+            (&[0x8b], "reserved"),
+        ];
+        for (firsts, what) in cases {
+            let mut d = Decoder::new(Role::Server, 1000);
+            let mut buf = BytesMut::new();
+            for &f in firsts {
+                buf.extend(masked(f, b"x"));
+            }
+            let e = decode_all(&mut d, &mut buf).unwrap_err();
+            assert!(e.to_string().contains(what), "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_client_refuses_masked_frames_and_encodes_masked() {
+        let mut d = Decoder::new(Role::Client, 1000);
+        let e = decode_all(&mut d, &mut masked(0x82, b"x")).unwrap_err();
+        assert!(e.to_string().contains("masked frame from a server"), "{e}");
+
+        let mut out = BytesMut::new();
+        encode(&mut out, Role::Client, OpCode::Data(Data::Binary), b"hello");
+        assert_eq!(out[0], 0x82);
+        assert_eq!(out[1], 0x80 | 5);
+        let mut d = Decoder::new(Role::Server, 1000);
+        assert_eq!(decode_all(&mut d, &mut out).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn an_incomplete_frame_waits_for_its_bytes() {
+        let mut d = Decoder::new(Role::Server, 1000);
+        let full = masked(0x82, b"hello");
+        let mut buf = BytesMut::from(&full[..7]);
+        let mut want = 0;
+        assert!(d.next(&mut buf, &mut want).unwrap().is_none());
+        assert_eq!(want, full.len());
+        assert!(d.mid_message(&buf));
     }
 }
