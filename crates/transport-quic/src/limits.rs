@@ -32,8 +32,9 @@ pub struct QuicLimits {
     /// Send a keep-alive this often so an idle rpcx connection survives the idle timeout
     /// (default 15 s; `None` turns it off).
     pub keep_alive: Option<Duration>,
-    /// The TLS handshake and the first stream must complete within this (default 10 s for the
-    /// handshake; the stream itself may come later, as Go's client opens it at the first call).
+    /// The TLS handshake must complete within this (default 10 s). The stream may come later:
+    /// the server sees it only with the client's first request, so a connection waits for it
+    /// as long as QUIC keeps the connection alive, holding one of `max_connections`.
     pub handshake_timeout: Duration,
 }
 
