@@ -3,7 +3,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -28,7 +28,8 @@ const READ_CHUNK: usize = 16 << 10;
 /// Reads return the payload bytes of text, binary and continuation frames in order, with no
 /// regard for frame boundaries; pings are answered, a close frame reads as end of stream.
 /// Writes go out as binary frames of at most [`WsConfig::max_frame_out`] bytes (masked from a
-/// client). Shutting down sends a close frame.
+/// client), written through: a write returns once its frame is on the socket, flushed through
+/// TLS, so callers need not call `flush`. Shutting down sends a close frame.
 pub struct WsStream {
     io: BoxIo,
     role: Role,
@@ -44,6 +45,15 @@ pub struct WsStream {
     max_frame_out: usize,
     read_done: bool,
     close_sent: bool,
+    /// The writer's waker while a write, flush or shutdown waits for the socket. The reader
+    /// then leaves queued frames to it: polling the socket for writing with the reader's
+    /// context would take the writer's place as the one woken when the socket drains.
+    writer_waiting: Option<Waker>,
+    /// The reader queued a pong or close reply and is the one waiting to send it.
+    reader_drains: bool,
+    /// Bytes of the caller's write already framed into `wbuf`, reported once they reach the
+    /// socket.
+    accepted: Option<usize>,
     _slot: Option<Slot>,
 }
 
@@ -74,6 +84,9 @@ impl WsStream {
             max_frame_out: cfg.max_frame_out.max(1),
             read_done: false,
             close_sent: false,
+            writer_waiting: None,
+            reader_drains: false,
+            accepted: None,
             _slot: slot,
         }
     }
@@ -140,6 +153,42 @@ impl WsStream {
         Poll::Ready(Ok(()))
     }
 
+    /// Drains for a write, flush or shutdown, remembering the writer while it waits.
+    fn poll_drain_writer(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = self.poll_drain(cx);
+        self.writer_waiting = r.is_pending().then(|| cx.waker().clone());
+        r
+    }
+
+    /// Flushes the stream under the frames (TLS keeps records until flushed).
+    fn poll_flush_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = Pin::new(&mut self.io).poll_flush(cx);
+        if r.is_pending() {
+            self.writer_waiting = Some(cx.waker().clone());
+        }
+        r
+    }
+
+    /// Sends what the reader queued (pongs, a close reply): hands it to a waiting writer, or
+    /// drains it with the reader's context when no writer waits.
+    fn poll_drain_reader(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        self.reader_drains = false;
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        if let Some(w) = self.writer_waiting.take() {
+            w.wake();
+            return Ok(());
+        }
+        match self.poll_drain(cx) {
+            Poll::Ready(r) => r,
+            Poll::Pending => {
+                self.reader_drains = true;
+                Ok(())
+            }
+        }
+    }
+
     /// Queues a control frame unless too much is queued already (a peer that pings without
     /// reading gets no more pongs; RFC 6455 lets a pong answer only the latest ping).
     fn queue_control(&mut self, ctl: Control, payload: &[u8]) {
@@ -148,18 +197,27 @@ impl WsStream {
         }
     }
 
-    fn on_event(&mut self, event: Event) {
+    /// Applies one frame; true when it queued a control frame to send.
+    fn on_event(&mut self, event: Event) -> bool {
         match event {
-            Event::Data(bytes) => self.payload = bytes,
-            Event::Ping(p) => self.queue_control(Control::Pong, &p),
-            Event::Pong => {}
+            Event::Data(bytes) => {
+                self.payload = bytes;
+                false
+            }
+            Event::Ping(p) => {
+                self.queue_control(Control::Pong, &p);
+                true
+            }
+            Event::Pong => false,
             Event::Close(p) => {
                 self.read_done = true;
-                if !self.close_sent {
-                    self.close_sent = true;
-                    let code = if p.len() >= 2 { &p[..2] } else { &[] };
-                    self.queue_control(Control::Close, code);
+                if self.close_sent {
+                    return false;
                 }
+                self.close_sent = true;
+                let code = if p.len() >= 2 { &p[..2] } else { &[] };
+                self.queue_control(Control::Close, code);
+                true
             }
         }
     }
@@ -185,6 +243,9 @@ impl AsyncRead for WsStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.reader_drains {
+            this.poll_drain_reader(cx)?;
+        }
         loop {
             if !this.payload.is_empty() {
                 let n = this.payload.len().min(buf.remaining());
@@ -198,12 +259,9 @@ impl AsyncRead for WsStream {
             let mut want = 0;
             match this.decoder.next(&mut this.rbuf, &mut want) {
                 Ok(Some(event)) => {
-                    this.on_event(event);
-                    // Send pongs and close replies without waiting for the next write.
-                    if !this.wbuf.is_empty() {
-                        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-                            return Poll::Ready(Err(e));
-                        }
+                    if this.on_event(event) {
+                        // Send pongs and close replies without waiting for the next write.
+                        this.poll_drain_reader(cx)?;
                     }
                     continue;
                 }
@@ -224,33 +282,39 @@ impl AsyncRead for WsStream {
 }
 
 impl AsyncWrite for WsStream {
+    /// Writes through: returns only once the frame holding these bytes has been handed to the
+    /// socket and flushed (through TLS too), so a caller that never calls `flush` (fastrpc's
+    /// writer does not) loses nothing. After `Pending`, call again with the same bytes, as
+    /// `write_all` does: the frame is already queued.
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        ready!(this.poll_drain(cx))?;
-        if this.close_sent {
-            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        if this.accepted.is_none() {
+            ready!(this.poll_drain_writer(cx))?;
+            if this.close_sent {
+                return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+            }
+            let n = buf.len().min(this.max_frame_out);
+            encode(
+                &mut this.wbuf,
+                this.role,
+                OpCode::Data(Data::Binary),
+                &buf[..n],
+            );
+            this.accepted = Some(n);
         }
-        let n = buf.len().min(this.max_frame_out);
-        encode(
-            &mut this.wbuf,
-            this.role,
-            OpCode::Data(Data::Binary),
-            &buf[..n],
-        );
-        // Start sending now; the rest goes out on the next write or flush.
-        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Poll::Ready(Ok(n))
+        ready!(this.poll_drain_writer(cx))?;
+        ready!(this.poll_flush_io(cx))?;
+        let n = this.accepted.take().unwrap_or(0);
+        Poll::Ready(Ok(n.min(buf.len())))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_drain(cx))?;
-        Pin::new(&mut self.io).poll_flush(cx)
+        ready!(self.poll_drain_writer(cx))?;
+        self.poll_flush_io(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -259,7 +323,7 @@ impl AsyncWrite for WsStream {
             // 1000: normal closure.
             self.queue_control(Control::Close, &1000u16.to_be_bytes());
         }
-        ready!(self.poll_drain(cx))?;
+        ready!(self.poll_drain_writer(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

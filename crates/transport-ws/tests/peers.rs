@@ -421,3 +421,72 @@ async fn connections_beyond_the_limit_are_refused() {
     let again = ws_client(addr).await;
     echo(&again, 3).await;
 }
+
+/// fastrpc's writer never calls `flush`: every write must reach the peer on its own, through
+/// TLS too (which keeps records until flushed). Both sides write without flushing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_arrive_without_flush_over_wss() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert: CertificateDer<'static> = ck.cert.der().clone();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key.into())
+        .unwrap();
+    let mut roots = RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut l = WsListener::bind_tls("127.0.0.1:0", Arc::new(server_tls), WsConfig::default())
+        .await
+        .unwrap();
+    let addr = l.local_addr().to_string();
+    const N: usize = 3 << 20;
+    let echo = tokio::spawn(async move {
+        let (s, _) = l.accept().await.unwrap();
+        let (mut r, mut w) = tokio::io::split(s);
+        // Echo chunk by chunk while the client is still writing, never flushing.
+        // Small reads with yields: the client's socket is often full when its last write ends.
+        let mut buf = vec![0u8; 16 << 10];
+        let mut total = 0;
+        while total < N {
+            let n = r.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            w.write_all(&buf[..n]).await.unwrap();
+            total += n;
+            tokio::task::yield_now().await;
+        }
+        (r, w)
+    });
+    let s = WsStream::connect_tls(
+        &addr,
+        "localhost",
+        Arc::new(client_tls),
+        &WsConfig::default(),
+    )
+    .await
+    .unwrap();
+    let (mut r, mut w) = tokio::io::split(s);
+    let data: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
+    let sent = data.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in sent.chunks(300_000) {
+            w.write_all(chunk).await.unwrap();
+        }
+        w
+    });
+    let mut back = vec![0u8; N];
+    tokio::time::timeout(PATIENCE, r.read_exact(&mut back))
+        .await
+        .expect("every byte came back without a flush")
+        .unwrap();
+    assert!(back == data);
+    let _w = writer.await.unwrap();
+    let _ = echo.await.unwrap();
+}
