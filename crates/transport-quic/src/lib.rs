@@ -35,7 +35,7 @@
 //!
 //! [`QuicLimits`]: at most `max_connections` connections per listener (default 256; beyond it
 //! peers are refused at their first packet), one stream per connection (a client cannot open a
-//! second one; the server allows a client none), and flow-control windows that are byte
+//! second one while the first is open, and a client accepts no stream from the server), and flow-control windows that are byte
 //! budgets: a peer cannot have more than `receive_window` (default 1 MiB) unread bytes in
 //! flight per connection, and each side keeps at most `send_window` (1 MiB) unacknowledged.
 //! [`QuicLimits::listener_budget_bytes`] gives the listener's ceiling (512 MiB with the
