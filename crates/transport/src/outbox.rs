@@ -179,6 +179,8 @@ pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
                             ))
                         })?,
                 }
+                // Streams that buffer (TLS, WebSocket framing) send only on flush.
+                crate::writer::flush_with_timeout(&mut io, write_timeout).await?;
             }
             outbox.state.lock().unwrap().writing = 0;
             outbox.room.notify_waiters();

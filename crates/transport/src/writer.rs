@@ -284,8 +284,39 @@ async fn run_writer<W: AsyncWrite + Unpin>(mut io: W, queue: Arc<WriteQueue>, op
                 return;
             }
         }
+        // Streams that buffer (TLS, WebSocket framing) send only on flush; for TCP it is free.
+        if flush_with_timeout(&mut io, opts.write_timeout).await.is_err() {
+            return;
+        }
     }
     let _ = io.shutdown().await;
+}
+
+/// Flushes `io`; with a timeout, a timer is armed only when the flush does not finish at once
+/// (a plain TCP stream always does).
+pub(crate) async fn flush_with_timeout<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    let Some(t) = timeout else {
+        return io.flush().await;
+    };
+    let ready = std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *io).poll_flush(cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(r.map(|()| true)),
+        std::task::Poll::Pending => std::task::Poll::Ready(Ok(false)),
+    })
+    .await?;
+    if ready {
+        return Ok(());
+    }
+    tokio::time::timeout(t, io.flush())
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "flush timed out",
+            ))
+        })
 }
 
 /// Writes all of `buf`; with a timeout, a timer is armed only once the stream stops taking
