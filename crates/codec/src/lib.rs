@@ -31,14 +31,14 @@ mod payload;
 mod thrift_binary;
 mod user;
 
+/// Type-erased serde, in which [`Codec`]s see values.
+pub use erased_serde;
 pub use error::CodecError;
 pub use fastrpc_core::SerializeType;
 pub use payload::{Payload, Proto, Raw};
 #[cfg(feature = "thrift")]
 #[cfg_attr(docsrs, doc(cfg(feature = "thrift")))]
 pub use thrift_binary::{MAX_DEPTH as THRIFT_MAX_DEPTH, Thrift};
-/// Type-erased serde, in which [`Codec`]s see values.
-pub use erased_serde;
 pub use user::{BoxError, Codec, DecodeSink, RegisterError, register_codec, user_codec};
 
 /// The Apache Thrift runtime `Thrift<T>` payloads are written with, for generated code.

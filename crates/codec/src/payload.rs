@@ -1,7 +1,7 @@
 //! The [`Payload`] trait and the raw and protobuf wrappers.
 
-use crate::user::{self, user_codec};
 use crate::CodecError;
+use crate::user::{self, user_codec};
 #[cfg(any(feature = "json", feature = "msgpack"))]
 use bytes::BufMut;
 use bytes::{Bytes, BytesMut};

@@ -38,9 +38,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What a [`Codec::decode`] hands its format's deserializer to: it deserializes the target
 /// type (chosen by the caller) from it.
-pub type DecodeSink<'s> =
-    dyn for<'de> FnMut(&mut dyn erased_serde::Deserializer<'de>) -> Result<(), erased_serde::Error>
-        + 's;
+pub type DecodeSink<'s> = dyn for<'de> FnMut(&mut dyn erased_serde::Deserializer<'de>) -> Result<(), erased_serde::Error>
+    + 's;
 
 /// A payload codec for serde types, registered for a serialize type with [`register_codec`].
 ///
@@ -70,8 +69,11 @@ pub trait Codec: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Appends the encoding of `value` to `dst`.
-    fn encode(&self, value: &dyn erased_serde::Serialize, dst: &mut BytesMut)
-    -> Result<(), BoxError>;
+    fn encode(
+        &self,
+        value: &dyn erased_serde::Serialize,
+        dst: &mut BytesMut,
+    ) -> Result<(), BoxError>;
 
     /// Builds this format's deserializer over `src` and passes it, erased, to `sink`, which
     /// deserializes the value the caller wants. Return the sink's error as it is.
