@@ -59,7 +59,7 @@ pub type DecodeSink<'s> = dyn for<'de> FnMut(&mut dyn erased_serde::Deserializer
 ///     }
 ///     fn decode(&self, src: &[u8], sink: &mut DecodeSink<'_>) -> Result<(), BoxError> {
 ///         let mut de = serde_json::Deserializer::from_slice(src);
-///         sink(&mut <dyn erased_serde::Deserializer>::erase(&mut de))?;
+///         sink(&mut <dyn erased_serde::Deserializer<'_>>::erase(&mut de))?;
 ///         Ok(de.end()?)
 ///     }
 /// }

@@ -28,7 +28,7 @@ impl Codec for TaggedJson {
     fn decode(&self, src: &[u8], sink: &mut DecodeSink<'_>) -> Result<(), BoxError> {
         let body = src.strip_prefix(b"#").ok_or("missing the # tag")?;
         let mut de = serde_json::Deserializer::from_slice(body);
-        sink(&mut <dyn erased_serde::Deserializer>::erase(&mut de))?;
+        sink(&mut <dyn erased_serde::Deserializer<'_>>::erase(&mut de))?;
         Ok(de.end()?)
     }
 }

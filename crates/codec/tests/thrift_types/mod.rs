@@ -11,7 +11,7 @@
 //!    9: required Inner inner,    10: optional string note,  11: optional i64 maybe,
 //! }
 //! ```
-#![allow(dead_code)] // each test file uses a part
+#![allow(dead_code, unreachable_pub)] // each test file uses a part
 
 use fastrpc_codec::thrift_runtime as rt;
 use rt::protocol::{
