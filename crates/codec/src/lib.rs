@@ -18,8 +18,8 @@
 //!
 //! A codec registered with [`register_codec`] for a serialize type (rpcx's
 //! `share.Codecs[type]`) serves every serde type sent or received with that type, on the
-//! client and the server alike; see the [`user`](register_codec) docs for why it is a
-//! process-wide table.
+//! client and the server alike; [`register_codec`] says why it is a process-wide table and
+//! why numbers stop at 15.
 //!
 //! `erased-serde` (dtolnay's type-erased serde) is what lets one boxed user codec serve every
 //! serde type.

@@ -1,32 +1,7 @@
 //! User codecs: a codec plugged in for a serialize type number, as rpcx's
 //! `share.Codecs[type] = codec`.
 //!
-//! # Why a global table of serde codecs
-//!
-//! The server decodes an argument and encodes a reply through [`Payload`](crate::Payload), and
-//! so does the client; neither knows about codecs. A codec registered here is looked up by the
-//! serde blanket impl of `Payload` from the serialize type in the header, so **every serde
-//! type** can travel as a user codec with no wrapper, no server change and no client change:
-//! register once at start-up, then call with `CallOptions::serialize_type(..)` (or set it as
-//! the client's default) and the server answers in kind. That mirrors Go, where
-//! `share.Codecs` is one process-wide map consulted by client and server alike.
-//!
-//! A codec sees values through [`erased_serde`], the type-erased face of serde, which is what
-//! lets one `dyn Codec` in a table serve every argument and reply type (Go's codecs take
-//! `interface{}` for the same reason). A type that is not serde can still use a registered
-//! codec from its own `Payload` impl through [`user_codec`].
-//!
-//! The table holds one codec per number and a number is set once (a [`OnceLock`] per slot,
-//! so a lookup on the call path is one atomic load, without a lock). A registered codec takes
-//! precedence over the built-in JSON or MessagePack codec of that number, as in Go.
-//!
-//! # Numbers are 0..=15
-//!
-//! The rpcx header keeps the serialize type in the high 4 bits of one byte, so only 0..=15
-//! can be sent. Go's `SetSerializeType` shifts the byte left by four and drops the rest:
-//! a Go client set to type 100 (0x64) sends 4 (Thrift) on the wire. fastrpc refuses such a
-//! number up front ([`SerializeType::new`] returns `None`) instead of mislabelling frames;
-//! 5..=15 are free for user codecs.
+//! The reasoning is on [`register_codec`], where rustdoc shows it.
 
 use crate::CodecError;
 use bytes::BytesMut;
@@ -44,7 +19,7 @@ pub type DecodeSink<'s> = dyn for<'de> FnMut(&mut dyn erased_serde::Deserializer
 /// A payload codec for serde types, registered for a serialize type with [`register_codec`].
 ///
 /// ```
-/// use bytes::BytesMut;
+/// use bytes::{BufMut, BytesMut};
 /// use fastrpc_codec::{BoxError, Codec, DecodeSink};
 ///
 /// /// JSON again, standing in for CBOR, bincode or anything else serde speaks.
@@ -99,6 +74,36 @@ static CODECS: [OnceLock<Box<dyn Codec>>; SLOTS] = [EMPTY; SLOTS];
 ///
 /// Serde arguments and replies sent or received with that serialize type then use it.
 /// Register before the first call that needs it; a number can be registered once.
+///
+/// # Why a process-wide table of serde codecs
+///
+/// The server decodes an argument and encodes a reply through [`Payload`](crate::Payload), and
+/// so does the client; neither knows about codecs. A codec registered here is looked up by the
+/// serde blanket impl of `Payload` from the serialize type in the header, so **every serde
+/// type** can travel as a user codec with no wrapper, no server change and no client change:
+/// register once at start-up, then call with `CallOptions::serialize_type(..)` (or set it as
+/// the client's default) and the server answers in kind. That mirrors Go, where
+/// `share.Codecs` is one process-wide map consulted by client and server alike.
+///
+/// A codec sees values through [`erased_serde`], the type-erased face of serde, which is what
+/// lets one `dyn Codec` in a table serve every argument and reply type (Go's codecs take
+/// `interface{}` for the same reason). A hand-written `Payload` impl that serves several
+/// families of codecs (a prost or Thrift struct with a serde twin) reaches the table by
+/// encoding its twin; [`user_codec`] tells whether a number has a codec.
+///
+/// The table holds one codec per number and a number is set once (a [`OnceLock`] per slot,
+/// so a lookup on the call path is one atomic load, without a lock). For serde types a
+/// registered codec takes precedence over the built-in JSON or MessagePack codec of that
+/// number, as replacing `share.Codecs[1]` does in Go; [`Raw`](crate::Raw), `Proto<T>` and
+/// `Thrift<T>` keep their own encodings.
+///
+/// # Numbers are 0..=15
+///
+/// The rpcx header keeps the serialize type in the high 4 bits of one byte, so only 0..=15
+/// can be sent. Go's `SetSerializeType` shifts the byte left by four and drops the rest:
+/// a Go client set to type 100 (0x64) sends 4 (Thrift) on the wire. fastrpc refuses such a
+/// number up front ([`SerializeType::new`] returns `None`) instead of mislabelling frames;
+/// 5..=15 are free for user codecs.
 pub fn register_codec(st: SerializeType, codec: impl Codec) -> Result<(), RegisterError> {
     CODECS[usize::from(st.value())]
         .set(Box::new(codec))
