@@ -12,20 +12,26 @@
 //! Types come from `thrift --gen rs` (the Apache compiler), which implements
 //! [`thrift::protocol::TSerializable`] for every struct. The `thrift` crate is the binary
 //! protocol from the same project as Go's `apache/thrift` library, it is small (byteorder,
-//! ordered-float, uuid, varint-rs; its thread-pool server is left out with its default
-//! features), it is Apache-2.0, and since 0.23 it bounds what a peer can make it allocate
-//! ([`TConfiguration`] limits, preallocation capped by `prealloc_size`). `pilota` (CloudWeGo)
-//! is maintained too and its code generator runs from `build.rs` without an external
-//! compiler, but its types are tied to Volo's async codec traits (`faststr`, `linkedbytes`)
-//! and it pulls a far larger tree into every build with the feature on; a user who prefers
-//! it can implement [`Payload`](crate::Payload) for its types in a few lines.
+//! integer-encoding, ordered-float, uuid; its thread-pool server is left out with its default
+//! features), it is Apache-2.0, and since 0.23 it can hold what a peer announces to limits
+//! ([`TConfiguration`]). `pilota` (CloudWeGo) is maintained too and its code generator runs
+//! from `build.rs` without an external compiler, but its types are tied to Volo's async codec
+//! traits (`faststr`, `linkedbytes`) and it pulls a far larger tree into every build with the
+//! feature on; a user who prefers it can implement [`Payload`](crate::Payload) for its types
+//! in a few lines.
+//!
+//! The crate is pinned to 0.23: 0.24 onwards depend on `varint-rs`, whose 0BSD license
+//! `deny.toml` does not list. Generate code with a 0.23 compiler (or an older one: the
+//! `TSerializable` interface is unchanged since 0.14).
 //!
 //! # Bounds
 //!
-//! Decoding reads from the received payload only. Every string, binary and container length
-//! a peer announces is held to the payload's length (the protocol's `max_string_size`,
-//! `max_container_size` and `max_message_size`), so a 20-byte payload cannot make the
-//! decoder reserve gigabytes; nesting is held to [`MAX_DEPTH`].
+//! Decoding reads from the received payload only. Every string and binary length a peer
+//! announces is held to the payload's length (`max_string_size`), and every container count
+//! times its element's smallest encoding to the payload's length (`max_container_size`,
+//! `max_message_size`), so a 20-byte payload cannot make the decoder reserve gigabytes: what
+//! generated code reserves for a list is at most what a payload of real elements of that
+//! size would fill anyway. Nesting is held to [`MAX_DEPTH`].
 
 use crate::{CodecError, Payload};
 use bytes::{BufMut, Bytes, BytesMut};

@@ -1,4 +1,4 @@
-//! Thrift structs as `thrift --gen rs` (0.25) writes them, for the tests.
+//! Thrift structs as `thrift --gen rs` (0.23) writes them, for the tests.
 //!
 //! ```thrift
 //! struct Args  { 1: required i64 A, 2: required i64 B }   // rpcx's Arith arguments
@@ -16,7 +16,7 @@
 use fastrpc_codec::thrift_runtime as rt;
 use rt::protocol::{
     TFieldIdentifier, TInputProtocol, TListIdentifier, TMapIdentifier, TOutputProtocol,
-    TSerializable, TStructIdentifier, TType, field_id, prealloc_size, verify_required_field_exists,
+    TSerializable, TStructIdentifier, TType, field_id, verify_required_field_exists,
 };
 use std::collections::BTreeMap;
 
@@ -172,7 +172,8 @@ impl Everything {
             (6, TType::String) => self.data = i.read_bytes()?,
             (7, TType::List) => {
                 let list = i.read_list_begin()?;
-                let mut v = Vec::with_capacity(prealloc_size(list.size));
+                // as 0.23's generator writes it; the protocol has held the count to the payload
+                let mut v = Vec::with_capacity(usize::try_from(list.size).unwrap_or(0));
                 for _ in 0..list.size {
                     v.push(i.read_i32()?);
                 }
