@@ -1,7 +1,9 @@
 //! A standalone client that calls `Arith.Mul`, `Arith.Add`, `Arith.Error` and `Echo.Echo` on
 //! the server at the given address (a fastrpc or Go rpcx server).
 //!
-//!     cargo run --example client -- tcp@127.0.0.1:8972 [json|msgpack|protobuf]
+//!     cargo run --example client -- tcp@127.0.0.1:8972 [json|msgpack|protobuf|thrift]
+//!
+//! `thrift` needs the facade's `thrift` feature (`--features thrift`), on the server too.
 
 #[path = "common/arith.rs"]
 mod arith;
@@ -18,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("json") => SerializeType::JSON,
         None | Some("msgpack") => SerializeType::MSGPACK,
         Some("protobuf") => SerializeType::PROTOBUF,
+        Some("thrift") => SerializeType::THRIFT,
         Some(other) => return Err(format!("unknown serialize type {other}").into()),
     };
     let client = Client::connect(&addr).await?;

@@ -1,6 +1,10 @@
 //! rpcx's classic example services, shared by the examples: `Arith` (`Mul`, `Add`, `Error`)
 //! on `{A, B}` giving `{C}`, and `Echo.Echo` (raw bytes back unchanged). Field names are Go's,
 //! so Go rpcx clients and servers interoperate with these.
+//!
+//! With the `thrift` feature, `Arith` also answers serialize type 4, as the Thrift structs
+//! `struct Args { 1: i64 A, 2: i64 B }` and `struct Reply { 1: i64 C }` (binary protocol),
+//! the same field numbers as the protobuf variant.
 
 use bytes::{Bytes, BytesMut};
 use fastrpc::codec::CodecError;
@@ -43,12 +47,15 @@ struct GoReply {
     c: i64,
 }
 
-// Protobuf goes through prost, every other serialize type through the serde twin, so one
-// service answers JSON, MessagePack and protobuf callers alike.
+// Protobuf goes through prost, Thrift through the `TSerializable` impls below, every other
+// serialize type through the serde twin, so one service answers JSON, MessagePack, protobuf
+// and Thrift callers alike.
 impl Payload for Args {
     fn encode(&self, st: SerializeType, dst: &mut BytesMut) -> Result<(), CodecError> {
         if st == SerializeType::PROTOBUF {
             Proto(*self).encode(st, dst)
+        } else if st == SerializeType::THRIFT {
+            thrift_struct::encode(self, st, dst)
         } else {
             GoArgs {
                 a: self.a,
@@ -61,6 +68,8 @@ impl Payload for Args {
     fn decode(st: SerializeType, src: Bytes) -> Result<Self, CodecError> {
         if st == SerializeType::PROTOBUF {
             Proto::<Args>::decode(st, src).map(|p| p.0)
+        } else if st == SerializeType::THRIFT {
+            thrift_struct::decode(st, src)
         } else {
             GoArgs::decode(st, src).map(|g| Args { a: g.a, b: g.b })
         }
@@ -71,6 +80,8 @@ impl Payload for Reply {
     fn encode(&self, st: SerializeType, dst: &mut BytesMut) -> Result<(), CodecError> {
         if st == SerializeType::PROTOBUF {
             Proto(*self).encode(st, dst)
+        } else if st == SerializeType::THRIFT {
+            thrift_struct::encode(self, st, dst)
         } else {
             GoReply { c: self.c }.encode(st, dst)
         }
@@ -79,9 +90,110 @@ impl Payload for Reply {
     fn decode(st: SerializeType, src: Bytes) -> Result<Self, CodecError> {
         if st == SerializeType::PROTOBUF {
             Proto::<Reply>::decode(st, src).map(|p| p.0)
+        } else if st == SerializeType::THRIFT {
+            thrift_struct::decode(st, src)
         } else {
             GoReply::decode(st, src).map(|g| Reply { c: g.c })
         }
+    }
+}
+
+/// `Args` and `Reply` as Thrift structs: what `thrift --gen rs` writes for them, by hand.
+#[cfg(feature = "thrift")]
+mod thrift_struct {
+    use super::{Args, Reply};
+    use bytes::{Bytes, BytesMut};
+    use fastrpc::codec::thrift_runtime::Result;
+    use fastrpc::codec::thrift_runtime::protocol::{
+        TFieldIdentifier, TInputProtocol, TOutputProtocol, TSerializable, TStructIdentifier, TType,
+        field_id,
+    };
+    use fastrpc::codec::{CodecError, Thrift};
+    use fastrpc::{Payload, SerializeType};
+
+    pub(super) fn encode<T: TSerializable + Clone + Send + 'static>(
+        v: &T,
+        st: SerializeType,
+        dst: &mut BytesMut,
+    ) -> std::result::Result<(), CodecError> {
+        Thrift(v.clone()).encode(st, dst)
+    }
+
+    pub(super) fn decode<T: TSerializable + Send + 'static>(
+        st: SerializeType,
+        src: Bytes,
+    ) -> std::result::Result<T, CodecError> {
+        Thrift::<T>::decode(st, src).map(Thrift::into_inner)
+    }
+
+    /// Reads the i64 fields of a struct into `slots` by field id (1-based); skips the rest.
+    fn read_i64s(i: &mut dyn TInputProtocol, slots: &mut [i64]) -> Result<()> {
+        i.read_struct_begin()?;
+        loop {
+            let f = i.read_field_begin()?;
+            if f.field_type == TType::Stop {
+                break;
+            }
+            let id = usize::try_from(field_id(&f)?).unwrap_or(0);
+            match slots.get_mut(id.wrapping_sub(1)) {
+                Some(slot) if f.field_type == TType::I64 => *slot = i.read_i64()?,
+                _ => i.skip(f.field_type)?,
+            }
+            i.read_field_end()?;
+        }
+        i.read_struct_end()
+    }
+
+    /// Writes `fields` (name, value) as i64 fields 1, 2, ...
+    fn write_i64s(o: &mut dyn TOutputProtocol, name: &str, fields: &[(&str, i64)]) -> Result<()> {
+        o.write_struct_begin(&TStructIdentifier::new(name))?;
+        for (id, (field, value)) in (1i16..).zip(fields) {
+            o.write_field_begin(&TFieldIdentifier::new(*field, TType::I64, id))?;
+            o.write_i64(*value)?;
+            o.write_field_end()?;
+        }
+        o.write_field_stop()?;
+        o.write_struct_end()
+    }
+
+    impl TSerializable for Args {
+        fn read_from_in_protocol(i: &mut dyn TInputProtocol) -> Result<Args> {
+            let mut ab = [0; 2];
+            read_i64s(i, &mut ab)?;
+            Ok(Args { a: ab[0], b: ab[1] })
+        }
+
+        fn write_to_out_protocol(&self, o: &mut dyn TOutputProtocol) -> Result<()> {
+            write_i64s(o, "Args", &[("A", self.a), ("B", self.b)])
+        }
+    }
+
+    impl TSerializable for Reply {
+        fn read_from_in_protocol(i: &mut dyn TInputProtocol) -> Result<Reply> {
+            let mut c = [0; 1];
+            read_i64s(i, &mut c)?;
+            Ok(Reply { c: c[0] })
+        }
+
+        fn write_to_out_protocol(&self, o: &mut dyn TOutputProtocol) -> Result<()> {
+            write_i64s(o, "Reply", &[("C", self.c)])
+        }
+    }
+}
+
+/// Without the `thrift` feature, serialize type 4 is refused as Go refuses a codec it lacks.
+#[cfg(not(feature = "thrift"))]
+mod thrift_struct {
+    use bytes::{Bytes, BytesMut};
+    use fastrpc::SerializeType;
+    use fastrpc::codec::CodecError;
+
+    pub(super) fn encode<T>(_: &T, st: SerializeType, _: &mut BytesMut) -> Result<(), CodecError> {
+        Err(CodecError::Unsupported(st))
+    }
+
+    pub(super) fn decode<T>(st: SerializeType, _: Bytes) -> Result<T, CodecError> {
+        Err(CodecError::Unsupported(st))
     }
 }
 

@@ -30,4 +30,19 @@ pub enum CodecError {
     #[cfg(feature = "protobuf")]
     #[error("protobuf encode: {0}")]
     ProtobufEncode(#[from] prost::EncodeError),
+    /// Thrift's binary protocol failed (a malformed struct, a length beyond the payload,
+    /// nesting beyond the limit).
+    #[cfg(feature = "thrift")]
+    #[error("thrift: {0}")]
+    Thrift(#[from] thrift::Error),
+    /// A user codec (see [`register_codec`](crate::register_codec)) failed.
+    #[error("{name} (serialize type {}): {source}", .serialize_type.value())]
+    User {
+        /// The serialize type the codec is registered for.
+        serialize_type: SerializeType,
+        /// The codec's name.
+        name: String,
+        /// What the codec reported.
+        source: crate::BoxError,
+    },
 }

@@ -1,6 +1,7 @@
 //! The [`Payload`] trait and the raw and protobuf wrappers.
 
 use crate::CodecError;
+use crate::user::{self, user_codec};
 #[cfg(any(feature = "json", feature = "msgpack"))]
 use bytes::BufMut;
 use bytes::{Bytes, BytesMut};
@@ -8,8 +9,9 @@ use fastrpc_core::SerializeType;
 
 /// A value that travels as an rpcx payload: an argument or a reply.
 ///
-/// Implemented for every serde type (JSON and MessagePack), for [`Raw`] bytes and for
-/// [`Proto<T>`] protobuf messages. Implement it yourself for another format.
+/// Implemented for every serde type (JSON, MessagePack and any serialize type with a
+/// [user codec](crate::register_codec)), for [`Raw`] bytes, for [`Proto<T>`] protobuf
+/// messages and for `Thrift<T>` structs. Implement it yourself for another format.
 pub trait Payload: Sized + Send + 'static {
     /// The serialize type this payload is best sent as when the caller did not choose one:
     /// `Some(NONE)` for raw bytes, `Some(PROTOBUF)` for protobuf, `None` for serde types (the
@@ -37,6 +39,9 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
 {
     fn encode(&self, st: SerializeType, dst: &mut BytesMut) -> Result<(), CodecError> {
+        if let Some(codec) = user_codec(st) {
+            return user::encode_with(codec, st, self, dst);
+        }
         match st {
             #[cfg(feature = "json")]
             SerializeType::JSON => Ok(serde_json::to_writer(dst.writer(), self)?),
@@ -53,6 +58,9 @@ where
     }
 
     fn decode(st: SerializeType, src: Bytes) -> Result<Self, CodecError> {
+        if let Some(codec) = user_codec(st) {
+            return user::decode_with(codec, st, &src);
+        }
         match st {
             #[cfg(feature = "json")]
             SerializeType::JSON => Ok(serde_json::from_slice(&src)?),
