@@ -66,6 +66,19 @@ pub mod registry {
     pub use fastrpc_server::RegistrarPlugin;
 }
 
+/// Governance plugins (`fastrpc-plugins`): rate limits (feature `ratelimit`) and access lists
+/// (feature `acl`). See `docs/PLUGINS.md`.
+#[cfg(any(feature = "ratelimit", feature = "acl"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "ratelimit", feature = "acl"))))]
+pub mod plugins {
+    /// Allow and deny lists of IPs and CIDR ranges (feature `acl`).
+    #[cfg(feature = "acl")]
+    pub use fastrpc_plugins::acl;
+    /// Token buckets on accepts, requests and client calls (feature `ratelimit`).
+    #[cfg(feature = "ratelimit")]
+    pub use fastrpc_plugins::ratelimit;
+}
+
 /// Byte-stream plumbing and TCP (`fastrpc-transport`).
 pub mod transport {
     pub use fastrpc_transport::*;
@@ -128,4 +141,8 @@ mod doc_snippets {
     struct Protocol;
     #[doc = include_str!("../../../docs/XCLIENT.md")]
     struct XClient;
+    /// Compiled with the plugin features on: `cargo test -p fastrpc --features full --doc`.
+    #[cfg(all(feature = "ratelimit", feature = "acl"))]
+    #[doc = include_str!("../../../docs/PLUGINS.md")]
+    struct Plugins;
 }
