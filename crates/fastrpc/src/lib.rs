@@ -66,14 +66,21 @@ pub mod registry {
     pub use fastrpc_server::RegistrarPlugin;
 }
 
-/// Governance plugins (`fastrpc-plugins`): rate limits (feature `ratelimit`) and access lists
-/// (feature `acl`). See `docs/PLUGINS.md`.
-#[cfg(any(feature = "ratelimit", feature = "acl"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "ratelimit", feature = "acl"))))]
+/// Governance and observability plugins (`fastrpc-plugins`): rate limits (feature
+/// `ratelimit`), access lists (feature `acl`) and metrics (feature `metrics`). See
+/// `docs/PLUGINS.md`.
+#[cfg(any(feature = "ratelimit", feature = "acl", feature = "metrics"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "ratelimit", feature = "acl", feature = "metrics")))
+)]
 pub mod plugins {
     /// Allow and deny lists of IPs and CIDR ranges (feature `acl`).
     #[cfg(feature = "acl")]
     pub use fastrpc_plugins::acl;
+    /// Prometheus metrics for servers and clients (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub use fastrpc_plugins::metrics;
     /// Token buckets on accepts, requests and client calls (feature `ratelimit`).
     #[cfg(feature = "ratelimit")]
     pub use fastrpc_plugins::ratelimit;
@@ -142,7 +149,7 @@ mod doc_snippets {
     #[doc = include_str!("../../../docs/XCLIENT.md")]
     struct XClient;
     /// Compiled with the plugin features on: `cargo test -p fastrpc --features full --doc`.
-    #[cfg(all(feature = "ratelimit", feature = "acl"))]
+    #[cfg(all(feature = "ratelimit", feature = "acl", feature = "metrics"))]
     #[doc = include_str!("../../../docs/PLUGINS.md")]
     struct Plugins;
 }

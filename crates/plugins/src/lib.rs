@@ -6,6 +6,8 @@
 //!
 //! - `ratelimit`: [`ratelimit`] — token buckets on accepts, requests and client calls.
 //! - `acl`: [`acl`] — allow and deny lists of IPs and CIDR ranges, checked on accept.
+//! - `metrics`: [`metrics`] — calls, errors, in-flight, latency, connections and bytes, for
+//!   Prometheus.
 //!
 //! See `docs/PLUGINS.md` for a runnable example of each.
 
@@ -14,6 +16,9 @@
 #[cfg(feature = "acl")]
 #[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
 pub mod acl;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "ratelimit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ratelimit")))]
 pub mod ratelimit;
