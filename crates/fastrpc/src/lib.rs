@@ -67,17 +67,31 @@ pub mod registry {
 }
 
 /// Governance and observability plugins (`fastrpc-plugins`): rate limits (feature
-/// `ratelimit`), access lists (feature `acl`) and metrics (feature `metrics`). See
+/// `ratelimit`), access lists (feature `acl`), tower layers (feature `tower`) and metrics
+/// (feature `metrics`). See
 /// `docs/PLUGINS.md`.
-#[cfg(any(feature = "ratelimit", feature = "acl", feature = "metrics"))]
+#[cfg(any(
+    feature = "ratelimit",
+    feature = "acl",
+    feature = "metrics",
+    feature = "tower"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "ratelimit", feature = "acl", feature = "metrics")))
+    doc(cfg(any(
+        feature = "ratelimit",
+        feature = "acl",
+        feature = "metrics",
+        feature = "tower"
+    )))
 )]
 pub mod plugins {
     /// Allow and deny lists of IPs and CIDR ranges (feature `acl`).
     #[cfg(feature = "acl")]
     pub use fastrpc_plugins::acl;
+    /// tower layers around handlers (feature `tower`).
+    #[cfg(feature = "tower")]
+    pub use fastrpc_plugins::layer;
     /// Prometheus metrics for servers and clients (feature `metrics`).
     #[cfg(feature = "metrics")]
     pub use fastrpc_plugins::metrics;
@@ -149,7 +163,12 @@ mod doc_snippets {
     #[doc = include_str!("../../../docs/XCLIENT.md")]
     struct XClient;
     /// Compiled with the plugin features on: `cargo test -p fastrpc --features full --doc`.
-    #[cfg(all(feature = "ratelimit", feature = "acl", feature = "metrics"))]
+    #[cfg(all(
+        feature = "ratelimit",
+        feature = "acl",
+        feature = "metrics",
+        feature = "tower"
+    ))]
     #[doc = include_str!("../../../docs/PLUGINS.md")]
     struct Plugins;
 }

@@ -6,6 +6,7 @@
 //!
 //! - `ratelimit`: [`ratelimit`] — token buckets on accepts, requests and client calls.
 //! - `acl`: [`acl`] — allow and deny lists of IPs and CIDR ranges, checked on accept.
+//! - `tower`: [`layer`] — tower `Layer`s around handlers.
 //! - `metrics`: [`metrics`] — calls, errors, in-flight, latency, connections and bytes, for
 //!   Prometheus.
 //!
@@ -16,6 +17,9 @@
 #[cfg(feature = "acl")]
 #[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
 pub mod acl;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod layer;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
