@@ -1,9 +1,10 @@
 //! [`MeteredCall`]: client metrics around anything that implements `Call`.
 
+use super::handles::{HandleCache, Names};
 use super::names::*;
 use fastrpc_client::{Call, CallOptions, ClientError, ErrorKind, Payload, Reply};
-use metrics::{counter, gauge, histogram};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How a client error is labelled in `fastrpc_client_errors_total{kind=..}`.
@@ -47,12 +48,21 @@ impl<E: ErrorKindLabel> ErrorKindLabel for crate::ratelimit::LimitedCallError<E>
 #[derive(Debug, Clone)]
 pub struct MeteredCall<C> {
     inner: C,
+    handles: Arc<HandleCache>,
 }
 
 impl<C> MeteredCall<C> {
     /// Records the calls made through `inner`.
     pub fn new(inner: C) -> MeteredCall<C> {
-        MeteredCall { inner }
+        MeteredCall {
+            inner,
+            handles: Arc::new(HandleCache::new(Names {
+                requests: CLIENT_REQUESTS,
+                errors: CLIENT_ERRORS,
+                in_flight: CLIENT_IN_FLIGHT,
+                duration: CLIENT_DURATION,
+            })),
+        }
     }
 
     /// The wrapped caller.
@@ -79,22 +89,17 @@ where
         A: Payload + Sync,
         R: Payload,
     {
-        let labels = [
-            ("service", service.to_owned()),
-            ("method", method.to_owned()),
-        ];
+        let handles = self.handles.get(service, method);
         let call = self.inner.invoke(service, method, args, opts);
         async move {
-            let in_flight = gauge!(CLIENT_IN_FLIGHT, &labels);
-            in_flight.increment(1.0);
+            handles.in_flight.increment(1.0);
             let start = Instant::now();
             let result = call.await;
-            in_flight.decrement(1.0);
-            histogram!(CLIENT_DURATION, &labels).record(start.elapsed().as_secs_f64());
-            counter!(CLIENT_REQUESTS, &labels).increment(1);
+            handles.in_flight.decrement(1.0);
+            handles.duration.record(start.elapsed().as_secs_f64());
+            handles.requests.increment(1);
             if let Err(e) = &result {
-                let [s, m] = labels;
-                counter!(CLIENT_ERRORS, &[s, m, ("kind", e.kind_label().to_owned())]).increment(1);
+                handles.error(e.kind_label());
             }
             result
         }

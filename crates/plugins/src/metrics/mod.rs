@@ -8,6 +8,7 @@
 
 mod client;
 mod exporter;
+mod handles;
 pub mod names;
 mod server;
 mod size;

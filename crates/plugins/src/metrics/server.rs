@@ -1,13 +1,14 @@
 //! [`ServerMetrics`]: a server plugin recording calls, errors, latency, connections and bytes.
 
+use super::handles::{HandleCache, MethodHandles, Names};
 use super::names::*;
 use super::size::frame_len;
 use fastrpc_core::{Message, ProtocolError};
 use fastrpc_server::{Connection, Context, HandlerResult, PluginError, ServerPlugin, ServiceError};
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, counter, gauge, histogram};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 const SHARDS: usize = 16;
@@ -21,30 +22,61 @@ const SHARDS: usize = 16;
 /// connections, and frame bytes in and out, in total and per connection (a histogram observed
 /// when a connection closes). Only registered service and method names become labels; any
 /// other name is counted as `unknown`, so peers cannot grow the label set.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServerMetrics {
-    /// Start times of running calls by (connection, seq), sharded to spread lock traffic;
-    /// bounded by the requests in flight.
-    started: [Mutex<HashMap<(u64, u64), Instant>>; SHARDS],
+    handles: HandleCache,
+    /// Start times and handles of running calls by (connection, seq), sharded to spread lock
+    /// traffic; bounded by the requests in flight.
+    started: [Mutex<HashMap<(u64, u64), Running>>; SHARDS],
     /// Bytes per open connection: (received, sent); bounded by the open connections.
-    conns: Mutex<HashMap<u64, std::sync::Arc<(AtomicU64, AtomicU64)>>>,
+    conns: Mutex<HashMap<u64, Arc<(AtomicU64, AtomicU64)>>>,
+    totals: OnceLock<(Counter, Counter)>,
+}
+
+/// A call between `pre_call` and `post_call`.
+#[derive(Debug)]
+struct Running {
+    start: Instant,
+    handles: Arc<MethodHandles>,
+}
+
+impl Default for ServerMetrics {
+    fn default() -> Self {
+        ServerMetrics {
+            handles: HandleCache::new(Names {
+                requests: SERVER_REQUESTS,
+                errors: SERVER_ERRORS,
+                in_flight: SERVER_IN_FLIGHT,
+                duration: SERVER_DURATION,
+            }),
+            started: Default::default(),
+            conns: Mutex::default(),
+            totals: OnceLock::new(),
+        }
+    }
 }
 
 impl ServerMetrics {
-    /// A plugin recording into the global `metrics` recorder.
+    /// A plugin recording into the global `metrics` recorder (install the exporter before the
+    /// first request: handles are taken from the recorder on first use and kept).
     pub fn new() -> ServerMetrics {
         ServerMetrics::default()
     }
 
-    fn shard(&self, key: (u64, u64)) -> &Mutex<HashMap<(u64, u64), Instant>> {
+    fn shard(&self, key: (u64, u64)) -> &Mutex<HashMap<(u64, u64), Running>> {
         &self.started[(key.0 ^ key.1) as usize % SHARDS]
     }
 
-    fn conn_bytes(&self, id: u64) -> Option<std::sync::Arc<(AtomicU64, AtomicU64)>> {
+    fn conn_bytes(&self, id: u64) -> Option<Arc<(AtomicU64, AtomicU64)>> {
         self.conns.lock().unwrap().get(&id).cloned()
     }
-}
 
+    /// (received, sent) byte counters.
+    fn totals(&self) -> &(Counter, Counter) {
+        self.totals
+            .get_or_init(|| (counter!(SERVER_BYTES_RECEIVED), counter!(SERVER_BYTES_SENT)))
+    }
+}
 fn key(ctx: &Context) -> (u64, u64) {
     (ctx.connection().id(), ctx.seq())
 }
@@ -92,7 +124,7 @@ impl ServerPlugin for ServerMetrics {
     ) -> Result<(), PluginError> {
         if let Ok(msg) = msg {
             let n = frame_len(msg);
-            counter!(SERVER_BYTES_RECEIVED).increment(n);
+            self.totals().0.increment(n);
             if let Some(bytes) = self.conn_bytes(conn.id()) {
                 bytes.0.fetch_add(n, Ordering::Relaxed);
             }
@@ -102,46 +134,41 @@ impl ServerPlugin for ServerMetrics {
 
     fn pre_call(&self, ctx: &Context, _payload: &bytes::Bytes) -> Result<(), ServiceError> {
         // After the lookup: the names are registered ones.
-        let labels = [
-            ("service", ctx.service_path().to_owned()),
-            ("method", ctx.service_method().to_owned()),
-        ];
-        gauge!(SERVER_IN_FLIGHT, &labels).increment(1.0);
+        let handles = self.handles.get(ctx.service_path(), ctx.service_method());
+        handles.in_flight.increment(1.0);
         let k = key(ctx);
-        self.shard(k).lock().unwrap().insert(k, Instant::now());
+        let running = Running {
+            start: Instant::now(),
+            handles,
+        };
+        self.shard(k).lock().unwrap().insert(k, running);
         Ok(())
     }
 
     fn post_call(&self, ctx: &Context, result: &HandlerResult) {
         let k = key(ctx);
-        let started = self.shard(k).lock().unwrap().remove(&k);
-        let (service, method) = match started {
-            Some(_) => (
-                ctx.service_path().to_owned(),
-                ctx.service_method().to_owned(),
-            ),
-            None => (UNKNOWN.to_owned(), UNKNOWN.to_owned()),
+        let running = self.shard(k).lock().unwrap().remove(&k);
+        let handles = match &running {
+            Some(r) => {
+                r.handles.in_flight.decrement(1.0);
+                r.handles.duration.record(r.start.elapsed().as_secs_f64());
+                r.handles.clone()
+            }
+            None => self.handles.get(UNKNOWN, UNKNOWN),
         };
-        let labels = [("service", service), ("method", method)];
-        if let Some(t) = started {
-            gauge!(SERVER_IN_FLIGHT, &labels).decrement(1.0);
-            histogram!(SERVER_DURATION, &labels).record(t.elapsed().as_secs_f64());
-        }
-        counter!(SERVER_REQUESTS, &labels).increment(1);
+        handles.requests.increment(1);
         if let Err(e) = result {
-            let kind = if started.is_none() && error_kind(e) == "service" {
-                "refused"
-            } else {
-                error_kind(e)
+            let kind = match error_kind(e) {
+                "service" if running.is_none() => "refused",
+                kind => kind,
             };
-            let [s, m] = labels;
-            counter!(SERVER_ERRORS, &[s, m, ("kind", kind.to_owned())]).increment(1);
+            handles.error(kind);
         }
     }
 
     fn pre_write_response(&self, ctx: &Context, reply: &Message) {
         let n = frame_len(reply);
-        counter!(SERVER_BYTES_SENT).increment(n);
+        self.totals().1.increment(n);
         if let Some(bytes) = self.conn_bytes(ctx.connection().id()) {
             bytes.1.fetch_add(n, Ordering::Relaxed);
         }
