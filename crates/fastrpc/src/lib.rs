@@ -72,6 +72,40 @@ pub mod registry {
     pub use fastrpc_registry_zookeeper as zookeeper;
 }
 
+/// Governance and observability plugins (`fastrpc-plugins`): rate limits (feature
+/// `ratelimit`), access lists (feature `acl`), tower layers (feature `tower`) and metrics
+/// (feature `metrics`). See
+/// `docs/PLUGINS.md`.
+#[cfg(any(
+    feature = "ratelimit",
+    feature = "acl",
+    feature = "metrics",
+    feature = "tower"
+))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "ratelimit",
+        feature = "acl",
+        feature = "metrics",
+        feature = "tower"
+    )))
+)]
+pub mod plugins {
+    /// Allow and deny lists of IPs and CIDR ranges (feature `acl`).
+    #[cfg(feature = "acl")]
+    pub use fastrpc_plugins::acl;
+    /// tower layers around handlers (feature `tower`).
+    #[cfg(feature = "tower")]
+    pub use fastrpc_plugins::layer;
+    /// Prometheus metrics for servers and clients (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub use fastrpc_plugins::metrics;
+    /// Token buckets on accepts, requests and client calls (feature `ratelimit`).
+    #[cfg(feature = "ratelimit")]
+    pub use fastrpc_plugins::ratelimit;
+}
+
 /// Byte-stream plumbing and TCP (`fastrpc-transport`).
 pub mod transport {
     pub use fastrpc_transport::*;
@@ -138,4 +172,13 @@ mod doc_snippets {
     struct Testing;
     #[doc = include_str!("../../../docs/XCLIENT.md")]
     struct XClient;
+    /// Compiled with the plugin features on: `cargo test -p fastrpc --features full --doc`.
+    #[cfg(all(
+        feature = "ratelimit",
+        feature = "acl",
+        feature = "metrics",
+        feature = "tower"
+    ))]
+    #[doc = include_str!("../../../docs/PLUGINS.md")]
+    struct Plugins;
 }
