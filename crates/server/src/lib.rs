@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod authenticate;
 mod conn;
 mod context;
 mod error;

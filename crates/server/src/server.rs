@@ -49,7 +49,7 @@ pub(crate) struct Inner {
 /// An rpcx server: a service table plus plugins, auth and options. Cheap to clone.
 #[derive(Clone)]
 pub struct Server {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Server {
