@@ -44,11 +44,7 @@ impl Bridge {
         let (server_end, client_end) = tokio::io::duplex(self.pipe_buffer);
         let server = self.server.clone();
         tokio::spawn(async move { server.serve_connection(server_end, BRIDGE_PEER).await });
-        let client = Client::from_io(
-            client_end,
-            format!("memu@{BRIDGE_PEER}"),
-            self.opts.clone(),
-        );
+        let client = Client::from_io(client_end, format!("memu@{BRIDGE_PEER}"), self.opts.clone());
         *slot = Some(client.clone());
         client
     }

@@ -94,7 +94,11 @@ impl CorsOptions {
             let asked_text = asked.to_str().unwrap_or("");
             let all_ok = self.allowed_headers.iter().any(|h| h == "*")
                 || asked_text.split(',').map(str::trim).all(|a| {
-                    a.is_empty() || self.allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(a))
+                    a.is_empty()
+                        || self
+                            .allowed_headers
+                            .iter()
+                            .any(|h| h.eq_ignore_ascii_case(a))
                 });
             if !all_ok {
                 return Some(out);

@@ -87,8 +87,7 @@ fn convert(hdr: &HeaderMap, path: &str, body: Bytes) -> Converted {
     let ct = get(hdr, h::X_COMPRESS_TYPE);
     if !ct.is_empty() {
         // Parsed and checked as Go does; the body is taken as it is (see the crate docs).
-        ct.parse::<i64>()
-            .map_err(|_| go_parse_error("Atoi", ct))?;
+        ct.parse::<i64>().map_err(|_| go_parse_error("Atoi", ct))?;
     }
     let meta_text = get(hdr, h::X_META);
     if !meta_text.is_empty() {
@@ -177,15 +176,24 @@ mod tests {
         );
         assert!(e(&[("x-rpcx-serializetype", "16")], "A").contains("out of range"));
         assert_eq!(
-            e(&[("x-rpcx-serializetype", "1"), ("x-rpcx-compresstype", "z")], "A"),
+            e(
+                &[("x-rpcx-serializetype", "1"), ("x-rpcx-compresstype", "z")],
+                "A"
+            ),
             "strconv.Atoi: parsing \"z\": invalid syntax"
         );
         assert_eq!(
-            e(&[("x-rpcx-serializetype", "1"), ("x-rpcx-meta", "a=%g")], "A"),
+            e(
+                &[("x-rpcx-serializetype", "1"), ("x-rpcx-meta", "a=%g")],
+                "A"
+            ),
             "invalid URL escape \"%g\""
         );
         assert_eq!(e(&[("x-rpcx-serializetype", "1")], ""), "empty servicepath");
-        assert_eq!(e(&[("x-rpcx-serializetype", "1")], "A"), "empty servicemethod");
+        assert_eq!(
+            e(&[("x-rpcx-serializetype", "1")], "A"),
+            "empty servicemethod"
+        );
     }
 
     #[test]

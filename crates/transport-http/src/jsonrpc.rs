@@ -246,6 +246,9 @@ mod tests {
         assert_eq!((&*m.service_path, &*m.service_method), ("a.b", "C"));
         assert_eq!(&m.payload[..], b"[1, 2]");
         let r: Request<'_> = serde_json::from_str(r#"{"method":".B"}"#).unwrap();
-        assert_eq!(to_message(&r, &Metadata::new()).unwrap_err().0, METHOD_NOT_FOUND);
+        assert_eq!(
+            to_message(&r, &Metadata::new()).unwrap_err().0,
+            METHOD_NOT_FOUND
+        );
     }
 }

@@ -59,7 +59,10 @@ mod tests {
             parse_strict("a=%zz").unwrap_err(),
             "invalid URL escape \"%zz\""
         );
-        assert_eq!(parse_strict("a=%4").unwrap_err(), "invalid URL escape \"%4\"");
+        assert_eq!(
+            parse_strict("a=%4").unwrap_err(),
+            "invalid URL escape \"%4\""
+        );
         assert!(parse_strict("a=1;b=2").unwrap_err().contains("semicolon"));
     }
 

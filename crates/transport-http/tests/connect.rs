@@ -57,7 +57,10 @@ async fn read_all(s: &mut TcpStream, limit: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 512];
     while out.len() < limit {
-        match tokio::time::timeout(PATIENCE, s.read(&mut buf)).await.unwrap() {
+        match tokio::time::timeout(PATIENCE, s.read(&mut buf))
+            .await
+            .unwrap()
+        {
             Ok(0) | Err(_) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
         }
@@ -110,7 +113,9 @@ async fn refused_requests_harm_no_other_connection() {
     }
     // Another method at /_rpcx_: 405 must CONNECT.
     let mut s = TcpStream::connect(c.addr).await.unwrap();
-    s.write_all(b"GET /_rpcx_ HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    s.write_all(b"GET /_rpcx_ HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let text = String::from_utf8(read_all(&mut s, 4096).await).unwrap();
     assert!(text.starts_with("HTTP/1.1 405 "), "{text}");
     assert!(text.ends_with("405 must CONNECT\n"), "{text}");

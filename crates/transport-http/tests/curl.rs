@@ -12,9 +12,19 @@ use support::*;
 async fn curl(addr: SocketAddr, path: &str, args: &[&str]) -> Option<(u16, String, String)> {
     let url = format!("http://{addr}{path}");
     let mut cmd = tokio::process::Command::new("curl");
-    cmd.args(["-sS", "-D", "-", "-o", "/dev/stderr", "-w", "\n%{http_code}", "--max-time", "60"])
-        .args(args)
-        .arg(&url);
+    cmd.args([
+        "-sS",
+        "-D",
+        "-",
+        "-o",
+        "/dev/stderr",
+        "-w",
+        "\n%{http_code}",
+        "--max-time",
+        "60",
+    ])
+    .args(args)
+    .arg(&url);
     let out = match cmd.output().await {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -26,7 +36,11 @@ async fn curl(addr: SocketAddr, path: &str, args: &[&str]) -> Option<(u16, Strin
     let stdout = String::from_utf8(out.stdout).unwrap();
     let (headers, code) = stdout.rsplit_once('\n').unwrap();
     let body = String::from_utf8(out.stderr).unwrap();
-    Some((code.trim().parse().unwrap(), headers.to_ascii_lowercase(), body))
+    Some((
+        code.trim().parse().unwrap(),
+        headers.to_ascii_lowercase(),
+        body,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,11 +51,16 @@ async fn curl_calls_the_gateway() {
         r.addr,
         "/Arith",
         &[
-            "-X", "POST",
-            "-H", "X-RPCX-SerializeType: 1",
-            "-H", "X-RPCX-ServiceMethod: Mul",
-            "-H", "X-RPCX-MessageID: 1",
-            "-d", r#"{"A":10,"B":20}"#,
+            "-X",
+            "POST",
+            "-H",
+            "X-RPCX-SerializeType: 1",
+            "-H",
+            "X-RPCX-ServiceMethod: Mul",
+            "-H",
+            "X-RPCX-MessageID: 1",
+            "-d",
+            r#"{"A":10,"B":20}"#,
         ],
     )
     .await
@@ -60,37 +79,56 @@ async fn curl_calls_the_gateway() {
     .await
     .unwrap();
     assert_eq!((code, body.as_str()), (200, ""));
-    assert!(headers.contains("x-rpcx-messagestatustype: error"), "{headers}");
-    assert!(headers.contains("x-rpcx-errormessage: empty servicemethod"), "{headers}");
+    assert!(
+        headers.contains("x-rpcx-messagestatustype: error"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("x-rpcx-errormessage: empty servicemethod"),
+        "{headers}"
+    );
 
     let (code, headers, _) = curl(
         r.addr,
         "/Arith",
         &[
-            "-H", "X-RPCX-SerializeType: 1",
-            "-H", "X-RPCX-ServiceMethod: Mul",
-            "-H", "Authorization: bad",
-            "-d", r#"{"A":1,"B":1}"#,
+            "-H",
+            "X-RPCX-SerializeType: 1",
+            "-H",
+            "X-RPCX-ServiceMethod: Mul",
+            "-H",
+            "Authorization: bad",
+            "-d",
+            r#"{"A":1,"B":1}"#,
         ],
     )
     .await
     .unwrap();
     assert_eq!(code, 401);
-    assert!(headers.contains("x-rpcx-errormessage: auth: invalid token"), "{headers}");
+    assert!(
+        headers.contains("x-rpcx-errormessage: auth: invalid token"),
+        "{headers}"
+    );
 
     let (code, headers, _) = curl(
         r.addr,
         "/Arith",
         &[
-            "-H", "X-RPCX-SerializeType: 1",
-            "-H", "X-RPCX-ServiceMethod: Fail",
-            "-d", r#"{"A":1,"B":0}"#,
+            "-H",
+            "X-RPCX-SerializeType: 1",
+            "-H",
+            "X-RPCX-ServiceMethod: Fail",
+            "-d",
+            r#"{"A":1,"B":0}"#,
         ],
     )
     .await
     .unwrap();
     assert_eq!(code, 500);
-    assert!(headers.contains("x-rpcx-errormessage: division by zero"), "{headers}");
+    assert!(
+        headers.contains("x-rpcx-errormessage: division by zero"),
+        "{headers}"
+    );
 
     let big_file = std::env::temp_dir().join(format!("fastrpc-http-big-{}", std::process::id()));
     std::fs::write(&big_file, vec![b'x'; 5 << 20]).unwrap();
@@ -99,9 +137,12 @@ async fn curl_calls_the_gateway() {
         r.addr,
         "/Echo",
         &[
-            "-H", "X-RPCX-SerializeType: 0",
-            "-H", "X-RPCX-ServiceMethod: Echo",
-            "--data-binary", &big,
+            "-H",
+            "X-RPCX-SerializeType: 0",
+            "-H",
+            "X-RPCX-ServiceMethod: Echo",
+            "--data-binary",
+            &big,
         ],
     )
     .await
@@ -117,8 +158,10 @@ async fn curl_calls_jsonrpc() {
         r.addr,
         "/",
         &[
-            "-H", "X-JSONRPC-2.0: true",
-            "-d", r#"{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}"#,
+            "-H",
+            "X-JSONRPC-2.0: true",
+            "-d",
+            r#"{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}"#,
         ],
     )
     .await
@@ -127,7 +170,10 @@ async fn curl_calls_jsonrpc() {
     };
     assert_eq!(code, 200);
     assert_eq!(body, r#"{"jsonrpc":"2.0","result":{"C":200},"id":1}"#);
-    assert!(headers.contains("content-type: application/json"), "{headers}");
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
 
     let (code, _, body) = curl(
         r.addr,

@@ -3,13 +3,15 @@
 
 mod support;
 
+/// Request headers of one case.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 use fastrpc_client::{Client, ClientOptions};
 use fastrpc_server::Raw;
 use fastrpc_transport_http::{CorsOptions, HttpOptions};
 use support::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_echoes_rpcx_headers() {
@@ -35,7 +37,10 @@ async fn call_echoes_rpcx_headers() {
     assert_eq!(a.header("x-rpcx-servicepath"), Some("Arith"));
     assert_eq!(a.header("x-rpcx-servicemethod"), Some("Mul"));
     assert_eq!(a.header("x-rpcx-serializetype"), Some("1"));
-    assert!(a.header("x-rpcx-meta").is_some(), "X-RPCX-Meta is always sent");
+    assert!(
+        a.header("x-rpcx-meta").is_some(),
+        "X-RPCX-Meta is always sent"
+    );
     assert_eq!(a.header("x-rpcx-messagestatustype"), None);
 }
 
@@ -73,7 +78,7 @@ async fn unreadable_requests_answer_200_with_error_headers() {
         ("X-RPCX-SerializeType", "1"),
         ("X-RPCX-ServiceMethod", "Mul"),
     ];
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(&str, Headers<'_>, &str)> = vec![
         ("/", full.to_vec(), "empty servicepath"),
         (
             "/Arith",
@@ -139,7 +144,10 @@ async fn auth_failure_is_401_and_harms_no_other_call() {
     assert_eq!(a.header("x-rpcx-messagestatustype"), Some("Error"));
     assert_eq!(a.header("x-rpcx-errormessage"), Some("auth: invalid token"));
     let ok = mul(r.addr, 6, 7).await;
-    assert_eq!((ok.status.as_u16(), &ok.body[..]), (200, &br#"{"C":42}"#[..]));
+    assert_eq!(
+        (ok.status.as_u16(), &ok.body[..]),
+        (200, &br#"{"C":42}"#[..])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,10 +200,24 @@ async fn oneway_and_heartbeat_still_call_the_service() {
         ("X-RPCX-ServicePath", "Count"),
         ("X-RPCX-ServiceMethod", "Hit"),
     ];
-    let a = send(r.addr, "POST", "/", &[&base[..], &[("X-RPCX-Oneway", "1")]].concat(), "1").await;
+    let a = send(
+        r.addr,
+        "POST",
+        "/",
+        &[&base[..], &[("X-RPCX-Oneway", "1")]].concat(),
+        "1",
+    )
+    .await;
     assert_eq!(a.status, 200);
     assert!(a.body.is_empty(), "oneway: no reply body");
-    let a = send(r.addr, "POST", "/", &[&base[..], &[("X-RPCX-Heartbeat", "0")]].concat(), "1").await;
+    let a = send(
+        r.addr,
+        "POST",
+        "/",
+        &[&base[..], &[("X-RPCX-Heartbeat", "0")]].concat(),
+        "1",
+    )
+    .await;
     assert_eq!((a.status.as_u16(), &a.body[..]), (200, &b"null"[..]));
     assert_eq!(r.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
@@ -221,7 +243,10 @@ async fn metadata_in_and_out() {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(meta.as_bytes())
         .into_owned()
         .collect();
-    assert!(pairs.contains(&("seen".into(), "yes & more".into())), "{meta}");
+    assert!(
+        pairs.contains(&("seen".into(), "yes & more".into())),
+        "{meta}"
+    );
     // Authorization arrives as __AUTH.
     let a = send(
         r.addr,
@@ -291,7 +316,9 @@ async fn cut_off_requests_harm_no_other_connection() {
 
     // Head cut off mid-header.
     let mut s = TcpStream::connect(r.addr).await.unwrap();
-    s.write_all(b"POST /Echo HTTP/1.1\r\nHost: x\r\nX-RPCX-Ser").await.unwrap();
+    s.write_all(b"POST /Echo HTTP/1.1\r\nHost: x\r\nX-RPCX-Ser")
+        .await
+        .unwrap();
     drop(s);
     // Body cut off: 100 bytes announced, 10 sent.
     let mut s = TcpStream::connect(r.addr).await.unwrap();
@@ -305,7 +332,9 @@ async fn cut_off_requests_harm_no_other_connection() {
     drop(s);
     // Garbage that is neither rpcx nor HTTP.
     let mut s = TcpStream::connect(r.addr).await.unwrap();
-    s.write_all(b"\x00\x01\x02 not http at all\r\n\r\n").await.unwrap();
+    s.write_all(b"\x00\x01\x02 not http at all\r\n\r\n")
+        .await
+        .unwrap();
     drop(s);
 
     assert_eq!(&live.send("POST", "/", &headers, "b").await.body[..], b"b");
@@ -373,7 +402,11 @@ async fn cors_preflight_and_headers() {
     .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.header("access-control-allow-origin"), Some("*"));
-    assert!(a.header("access-control-expose-headers").unwrap().contains("X-RPCX-ErrorMessage"));
+    assert!(
+        a.header("access-control-expose-headers")
+            .unwrap()
+            .contains("X-RPCX-ErrorMessage")
+    );
 
     // Without CORS configured: no CORS headers, OPTIONS is not a gateway method.
     let r = start(HttpOptions::default()).await;

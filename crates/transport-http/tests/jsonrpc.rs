@@ -25,7 +25,10 @@ async fn call_with_number_and_string_ids() {
         r#"{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}"#,
     )
     .await;
-    assert_eq!(&a.body[..], br#"{"jsonrpc":"2.0","result":{"C":200},"id":1}"#);
+    assert_eq!(
+        &a.body[..],
+        br#"{"jsonrpc":"2.0","result":{"C":200},"id":1}"#
+    );
     assert_eq!(a.header("content-type"), Some("application/json"));
     assert_eq!(a.header("context-type"), None, "the rpcx typo is not kept");
     let a = rpc(
@@ -34,7 +37,10 @@ async fn call_with_number_and_string_ids() {
         r#"{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":3},"id":"abc"}"#,
     )
     .await;
-    assert_eq!(a.json(), json!({"jsonrpc":"2.0","result":{"C":6},"id":"abc"}));
+    assert_eq!(
+        a.json(),
+        json!({"jsonrpc":"2.0","result":{"C":6},"id":"abc"})
+    );
     // Header name in another case; `"id": null` is a call answered with id null.
     let a = send(
         r.addr,
@@ -44,7 +50,10 @@ async fn call_with_number_and_string_ids() {
         r#"{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":1},"id":null}"#,
     )
     .await;
-    assert_eq!(a.json(), json!({"jsonrpc":"2.0","result":{"C":1},"id":null}));
+    assert_eq!(
+        a.json(),
+        json!({"jsonrpc":"2.0","result":{"C":1},"id":null})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,11 +72,19 @@ async fn every_error_code() {
     let a = rpc(r.addr, &[], "17").await;
     assert_eq!(err(&a).0, -32600);
 
-    let a = rpc(r.addr, &[], r#"{"jsonrpc":"2.0","method":"NoDot","params":{},"id":2}"#).await;
+    let a = rpc(
+        r.addr,
+        &[],
+        r#"{"jsonrpc":"2.0","method":"NoDot","params":{},"id":2}"#,
+    )
+    .await;
     let (code, v) = err(&a);
     assert_eq!(code, -32601);
     assert_eq!(v["id"], 2);
-    assert_eq!(v["error"]["message"], "must contains servicepath and method");
+    assert_eq!(
+        v["error"]["message"],
+        "must contains servicepath and method"
+    );
 
     let a = rpc(
         r.addr,
@@ -85,7 +102,10 @@ async fn every_error_code() {
         r#"{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":4}"#,
     )
     .await;
-    assert_eq!(err(&a).1["error"]["message"], "rpcx: can't find service Nope");
+    assert_eq!(
+        err(&a).1["error"]["message"],
+        "rpcx: can't find service Nope"
+    );
 
     let a = rpc(
         r.addr,
@@ -110,14 +130,27 @@ async fn every_error_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_params_is_null() {
     let r = start(HttpOptions::default()).await;
-    let a = rpc(r.addr, &[], r#"{"jsonrpc":"2.0","method":"Null.Args","id":1}"#).await;
-    assert_eq!(a.json(), json!({"jsonrpc":"2.0","result":{"got":null},"id":1}));
+    let a = rpc(
+        r.addr,
+        &[],
+        r#"{"jsonrpc":"2.0","method":"Null.Args","id":1}"#,
+    )
+    .await;
+    assert_eq!(
+        a.json(),
+        json!({"jsonrpc":"2.0","result":{"got":null},"id":1})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_runs_and_answers_nothing() {
     let r = start(HttpOptions::default()).await;
-    let a = rpc(r.addr, &[], r#"{"jsonrpc":"2.0","method":"Count.Hit","params":1}"#).await;
+    let a = rpc(
+        r.addr,
+        &[],
+        r#"{"jsonrpc":"2.0","method":"Count.Hit","params":1}"#,
+    )
+    .await;
     assert!(a.body.is_empty());
     let hits = r.hits.clone();
     eventually("notification ran", || hits.load(Ordering::SeqCst) == 1).await;
@@ -160,17 +193,31 @@ async fn batches() {
     let v = a.json();
     let items = v.as_array().unwrap();
     assert_eq!(items.len(), 4, "the notification is left out: {v}");
-    assert_eq!(items[0], json!({"jsonrpc":"2.0","result":{"C":10},"id":"a"}));
+    assert_eq!(
+        items[0],
+        json!({"jsonrpc":"2.0","result":{"C":10},"id":"a"})
+    );
     assert_eq!(items[1]["error"]["code"], -32601);
     assert_eq!(items[2]["error"]["code"], -32600);
     assert_eq!(items[3]["error"]["code"], -32603);
     let hits = r.hits.clone();
-    eventually("notification in a batch ran", || hits.load(Ordering::SeqCst) == 1).await;
+    eventually("notification in a batch ran", || {
+        hits.load(Ordering::SeqCst) == 1
+    })
+    .await;
 
     let a = rpc(r.addr, &[], "[]").await;
     assert_eq!(a.json()["error"]["code"], -32600);
-    let a = rpc(r.addr, &[], r#"[{"jsonrpc":"2.0","method":"Count.Hit","params":0}]"#).await;
-    assert!(a.body.is_empty(), "a batch of notifications answers nothing");
+    let a = rpc(
+        r.addr,
+        &[],
+        r#"[{"jsonrpc":"2.0","method":"Count.Hit","params":0}]"#,
+    )
+    .await;
+    assert!(
+        a.body.is_empty(),
+        "a batch of notifications answers nothing"
+    );
     let a = rpc(r.addr, &[], "[1,").await;
     assert_eq!(a.json()["error"]["code"], -32700);
 

@@ -61,16 +61,24 @@ pub fn server(hits: Arc<AtomicUsize>) -> Server {
             ctx.set_response_metadata("seen", "yes & more");
             Ok::<_, ServiceError>(ctx.metadata().get(&key).unwrap_or("").to_owned())
         })
-        .handler("Null", "Args", |_ctx: Context, v: serde_json::Value| async move {
-            Ok::<_, ServiceError>(serde_json::json!({ "got": v }))
-        })
-        .handler("Count", "Hit", move |_ctx: Context, _v: serde_json::Value| {
-            let hits = hits.clone();
-            async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, ServiceError>(serde_json::Value::Null)
-            }
-        })
+        .handler(
+            "Null",
+            "Args",
+            |_ctx: Context, v: serde_json::Value| async move {
+                Ok::<_, ServiceError>(serde_json::json!({ "got": v }))
+            },
+        )
+        .handler(
+            "Count",
+            "Hit",
+            move |_ctx: Context, _v: serde_json::Value| {
+                let hits = hits.clone();
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, ServiceError>(serde_json::Value::Null)
+                }
+            },
+        )
         .auth(|_msg, token| {
             if token == "bad" {
                 Err("auth: invalid token".to_owned())
