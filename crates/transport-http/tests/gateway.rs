@@ -127,7 +127,18 @@ async fn unreadable_requests_answer_200_with_error_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_failure_is_401_and_harms_no_other_call() {
     let r = start(HttpOptions::default()).await;
-    // The refusal is answered by the front end, so the shared in-memory connection stays up.
+    // A call in flight on the shared in-memory connection while auth refuses another: the
+    // refusal is answered by the front end, so that connection stays up.
+    let addr = r.addr;
+    let slow = tokio::spawn(async move {
+        let wait = [
+            ("X-RPCX-SerializeType", "1"),
+            ("X-RPCX-ServicePath", "Slow"),
+            ("X-RPCX-ServiceMethod", "Wait"),
+        ];
+        send(addr, "POST", "/", &wait, "500").await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let a = send(
         r.addr,
         "POST",
@@ -148,6 +159,25 @@ async fn auth_failure_is_401_and_harms_no_other_call() {
         (ok.status.as_u16(), &ok.body[..]),
         (200, &br#"{"C":42}"#[..])
     );
+    let slow = slow.await.unwrap();
+    assert_eq!((slow.status.as_u16(), &slow.body[..]), (200, &b"500"[..]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connection_is_closed_after_the_header_timeout() {
+    let r =
+        start(HttpOptions::default().header_timeout(std::time::Duration::from_millis(200))).await;
+    let mut silent = TcpStream::connect(r.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read(&mut silent, &mut buf),
+    )
+    .await
+    .expect("closed in time")
+    .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    assert_eq!(mul(r.addr, 1, 2).await.body, &br#"{"C":2}"#[..]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,10 @@ pub fn server(hits: Arc<AtomicUsize>) -> Server {
             ctx.set_response_metadata("seen", "yes & more");
             Ok::<_, ServiceError>(ctx.metadata().get(&key).unwrap_or("").to_owned())
         })
+        .handler("Slow", "Wait", |_ctx: Context, ms: u64| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, ServiceError>(ms)
+        })
         .handler(
             "Null",
             "Args",
