@@ -121,7 +121,7 @@ async fn one(bridge: &Bridge, md: &Metadata, raw: &RawValue) -> Option<String> {
         Err((code, text)) => return id.map(|id| error_json(&id, code, text)),
     };
     let Some(id) = id else {
-        notify(bridge, msg);
+        notify(bridge, msg).await;
         return None;
     };
     Some(match call(bridge, msg).await {
@@ -147,19 +147,18 @@ fn to_message(req: &Request<'_>, md: &Metadata) -> Result<Message, (i64, String)
     Ok(msg)
 }
 
-/// A notification: run the call in the background, answer nothing.
-fn notify(bridge: &Bridge, mut msg: Message) {
+/// A notification: sent as a oneway call, answered with nothing. The HTTP answer waits until
+/// the request is written to the server (not for the call to finish), so the body's bytes stay
+/// counted until the server's connection has taken them.
+async fn notify(bridge: &Bridge, mut msg: Message) {
     if let Err(reason) = bridge.server().authenticate(&msg) {
         tracing::debug!(%reason, "JSON-RPC notification refused by auth");
         return;
     }
     msg.header.set_oneway(true);
-    let client = bridge.client();
-    tokio::spawn(async move {
-        if let Err(e) = client.send_raw(msg, None).await {
-            tracing::debug!(error = %e, "JSON-RPC notification not delivered");
-        }
-    });
+    if let Err(e) = bridge.client().send_raw(msg, None).await {
+        tracing::debug!(error = %e, "JSON-RPC notification not delivered");
+    }
 }
 
 async fn call(bridge: &Bridge, msg: Message) -> Result<Bytes, String> {

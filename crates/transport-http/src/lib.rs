@@ -45,6 +45,9 @@
 //!   argument.
 //! - **`Context-Type`**: rpcx answers JSON-RPC with the misspelled `Context-Type:
 //!   application/json`; here the header is `Content-Type: application/json`.
+//! - **JSON-RPC notifications**: rpcx starts them in a goroutine and answers at once; here the
+//!   empty answer comes once the oneway request is written to the server (not when it has run),
+//!   so the request's bytes stay within the body budget until the server holds them.
 //! - **JSON-RPC batches**: rpcx does not support them (an array fails to parse, -32700). Here a
 //!   batch runs its calls (at most 64 at a time) and answers an array in request order, leaving
 //!   out notifications; an empty batch is -32600; a batch of notifications gets an empty body.
