@@ -36,9 +36,10 @@ impl Gateway {
         }
     }
 
-    /// Accepts on `listener` and runs [`Gateway::serve_stream`] per connection, forever (drop or
-    /// abort the task to stop accepting; stop the server to end its connections), as rpcx's
-    /// `Serve("tcp", addr)` with cmux does.
+    /// Accepts on `listener` and runs [`Gateway::serve_stream`] per connection, forever, as
+    /// rpcx's `Serve("tcp", addr)` with cmux does. Drop or abort the task to stop accepting;
+    /// `Server::shutdown` ends the rpcx connections, and gateway calls then answer `500` with the
+    /// server's shutdown error.
     pub async fn serve(&self, listener: TcpListener) {
         let mut backoff = Backoff::default();
         loop {

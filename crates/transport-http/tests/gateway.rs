@@ -475,3 +475,14 @@ async fn gateway_can_be_switched_off() {
     .await;
     assert_eq!(&a.body[..], br#"{"C":6}"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_after_server_shutdown_answer_500() {
+    let r = start(HttpOptions::default()).await;
+    assert_eq!(mul(r.addr, 1, 2).await.status, 200);
+    r.server.shutdown(std::time::Duration::from_secs(5)).await;
+    let a = mul(r.addr, 1, 2).await;
+    assert_eq!(a.status, 500);
+    assert_eq!(a.header("x-rpcx-messagestatustype"), Some("Error"));
+    eprintln!("after shutdown: {:?}", a.header("x-rpcx-errormessage"));
+}
