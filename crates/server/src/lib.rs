@@ -33,6 +33,7 @@
 //! ```
 
 mod accept;
+mod authenticate;
 mod budget;
 mod conn;
 mod context;

@@ -21,7 +21,7 @@ use tokio::sync::{Notify, watch};
 /// An rpcx server: a service table plus plugins, auth and options. Cheap to clone.
 #[derive(Clone)]
 pub struct Server {
-    inner: Arc<Shared>,
+    pub(crate) inner: Arc<Shared>,
     conns: Arc<Registry>,
 }
 
