@@ -285,7 +285,10 @@ async fn run_writer<W: AsyncWrite + Unpin>(mut io: W, queue: Arc<WriteQueue>, op
             }
         }
         // Streams that buffer (TLS, WebSocket framing) send only on flush; for TCP it is free.
-        if flush_with_timeout(&mut io, opts.write_timeout).await.is_err() {
+        if flush_with_timeout(&mut io, opts.write_timeout)
+            .await
+            .is_err()
+        {
             return;
         }
     }
