@@ -139,6 +139,21 @@ fn ci(args: &[String]) -> Result {
     // The workspace run builds the facade with every registry feature (the cli asks for them);
     // alone, without them, `from_url` must name the feature a registry scheme needs.
     run("cargo", &["test", "-p", "fastrpc", "--test", "from_url"])?;
+    // Features no workspace member turns on: Thrift (its golden and end-to-end tests) and the
+    // plugin families (docs/PLUGINS.md's snippets), with the facade's tests run once more.
+    infra::run_requiring_infra(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "fastrpc-codec",
+            "-p",
+            "fastrpc",
+            "--features",
+            "fastrpc/full,fastrpc-codec/thrift",
+            "--no-fail-fast",
+        ],
+    )?;
     run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
     fuzz::ci_smoke()?;
     eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());
