@@ -22,6 +22,8 @@ pub const MIN_READ: usize = 1024;
 const MAX_READ: usize = 64 * 1024;
 /// An empty buffer larger than this is given back when the connection goes idle.
 const KEEP_IDLE: usize = 8 * 1024;
+/// How long a buffer grown by a burst of large frames is kept once the peer goes quiet.
+const IDLE_GRACE: Duration = Duration::from_millis(500);
 /// A reader without a buffer reads its first bytes into this much stack space: a silent
 /// connection holds no buffer, and a small request that arrives alone (the usual case for a
 /// caller waiting on each call) is decoded from an allocation of exactly its size.
@@ -267,6 +269,20 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             // charged to the budget all the same) and given back after the next small read.
             if self.last_read < self.alloc / 8 {
                 self.release_idle_buffer();
+            } else {
+                // After a large one it is kept for a short grace only: a peer that stays
+                // silent after a burst of large frames gives it back (a cancelled `read_buf`
+                // has read nothing).
+                let room = self.buf.capacity() - self.buf.len();
+                match tokio::time::timeout(IDLE_GRACE, self.io.read_buf(&mut self.buf)).await {
+                    Ok(r) => {
+                        let n = r.map_err(ReadError::Io)?;
+                        self.last_read_filled = n == room;
+                        self.last_read = n;
+                        return Ok(n);
+                    }
+                    Err(_) => self.release_idle_buffer(),
+                }
             }
         }
         if self.buf.capacity() == 0 && self.alloc == 0 {
@@ -404,6 +420,39 @@ mod tests {
         let _tx = writer.await.unwrap();
         drop(reader);
         assert_eq!(budget.used(), 0, "everything charged was given back");
+    }
+
+    #[tokio::test]
+    async fn a_buffer_grown_by_a_large_frame_goes_back_when_the_peer_goes_quiet() {
+        let (mut tx, rx) = tokio::io::duplex(1 << 16);
+        let budget = Arc::new(ByteBudget::new(64 << 20));
+        let mut reader = FrameReader::with_budget(rx, Limits::default(), budget.clone());
+        let mut msg = Message::request("Echo", "Echo");
+        msg.payload = bytes::Bytes::from(vec![7u8; 1 << 20]);
+        let mut wire = BytesMut::new();
+        msg.encode(&mut wire).unwrap();
+        let writer = tokio::spawn(async move {
+            tx.write_all(&wire).await.unwrap();
+            tx
+        });
+        let got = reader.next(None).await.unwrap().unwrap();
+        assert_eq!(got.payload.len(), 1 << 20);
+        drop(got);
+        let _tx = writer.await.unwrap();
+        // The peer is now silent (the stream stays open): the next read waits past the grace,
+        // then the grown buffer is given back and its charge released.
+        let waiting = tokio::time::timeout(IDLE_GRACE * 4, reader.next(None)).await;
+        assert!(waiting.is_err(), "nothing was sent");
+        assert!(
+            reader.buffer_capacity() <= KEEP_IDLE,
+            "kept {} bytes while idle",
+            reader.buffer_capacity()
+        );
+        assert_eq!(
+            budget.used(),
+            0,
+            "the charge of the grown buffer was released"
+        );
     }
 
     #[tokio::test]
