@@ -190,6 +190,7 @@ async fn over_memu() {
 #[cfg(feature = "quic")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_quic() {
+    network::quic::use_development_tls().unwrap();
     exercise("quic@127.0.0.1:0").await;
 }
 

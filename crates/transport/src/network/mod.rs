@@ -27,12 +27,19 @@
 //! ```
 
 mod error;
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod memu;
 mod optional;
+#[cfg(feature = "quic")]
+pub mod quic;
 mod registry;
+mod settings;
 mod tcp;
 #[cfg(unix)]
 mod unix;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use error::NetworkError;
 pub use memu::{MEMU_BACKLOG, MEMU_PIPE_BYTES};

@@ -5,4 +5,14 @@ use super::registry::Entry;
 use std::collections::BTreeMap;
 
 #[allow(unused_variables, clippy::ptr_arg)]
-pub(super) fn register_compiled(table: &mut BTreeMap<String, Entry>) {}
+pub(super) fn register_compiled(table: &mut BTreeMap<String, Entry>) {
+    #[cfg(feature = "kcp")]
+    table.insert("kcp".to_owned(), super::kcp::entry());
+    #[cfg(feature = "quic")]
+    table.insert("quic".to_owned(), super::quic::entry());
+    #[cfg(feature = "ws")]
+    {
+        table.insert("ws".to_owned(), super::ws::entry(false));
+        table.insert("wss".to_owned(), super::ws::entry(true));
+    }
+}
