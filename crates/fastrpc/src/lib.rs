@@ -2,8 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Features that mirror rpcx build tags but are not built yet fail loudly.
-#[cfg(feature = "http")]
-compile_error!("fastrpc: the `http` gateway and transport are not implemented yet");
 #[cfg(feature = "tls")]
 compile_error!("fastrpc: `tls` is not implemented yet");
 #[cfg(feature = "reuseport")]
@@ -110,6 +108,13 @@ pub mod plugins {
 pub mod transport {
     pub use fastrpc_transport::*;
 }
+
+/// rpcx's HTTP gateway, JSON-RPC 2.0 and CONNECT tunnelling (`fastrpc-transport-http`,
+/// feature `http`). `http@host:port` itself works through `Server::serve` and
+/// `Client::connect`.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use fastrpc_transport_http as http;
 
 /// An alternative global allocator for server binaries (feature `mimalloc`).
 ///

@@ -15,9 +15,13 @@
 //! are the crates tokio itself is built on.
 
 mod budget;
+#[cfg(feature = "http")]
+pub mod http_connect;
 pub mod network;
 mod outbox;
 mod reader;
+#[cfg(feature = "http")]
+mod rewind;
 pub mod tcp;
 mod writer;
 

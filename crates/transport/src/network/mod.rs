@@ -27,6 +27,8 @@
 //! ```
 
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod memu;

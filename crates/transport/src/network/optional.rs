@@ -10,6 +10,8 @@ pub(super) fn register_compiled(table: &mut BTreeMap<String, Entry>) {
     table.insert("kcp".to_owned(), super::kcp::entry());
     #[cfg(feature = "quic")]
     table.insert("quic".to_owned(), super::quic::entry());
+    #[cfg(feature = "http")]
+    table.insert("http".to_owned(), super::http::entry());
     #[cfg(feature = "ws")]
     {
         table.insert("ws".to_owned(), super::ws::entry(false));
