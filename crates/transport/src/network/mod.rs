@@ -36,6 +36,7 @@ mod optional;
 #[cfg(feature = "quic")]
 pub mod quic;
 mod registry;
+#[cfg(any(feature = "quic", feature = "kcp", feature = "ws"))]
 mod settings;
 mod tcp;
 #[cfg(unix)]
