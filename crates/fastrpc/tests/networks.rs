@@ -416,3 +416,48 @@ async fn a_registered_network_serves_and_dials() {
     assert_eq!(&r[..], b"relay");
     assert!(h.shutdown(PATIENCE).await);
 }
+
+/// A CONNECT to the wrong path, and bytes that are not HTTP, get their answer and harm no
+/// other connection of the `http@` listener.
+#[cfg(feature = "http")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_connect_refuses_a_wrong_path_and_garbage_without_harm() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _panics = support::panics::guard();
+    let srv = server("http");
+    let h = srv.serve("http@127.0.0.1:0").await.unwrap();
+    let good = Client::connect(h.addr()).await.unwrap();
+    let r: Raw = good.call("Echo", "Name", &Raw::default()).await.unwrap();
+    assert_eq!(&r[..], b"http");
+
+    let mut wrong = tokio::net::TcpStream::connect(h.local_addr())
+        .await
+        .unwrap();
+    wrong
+        .write_all(b"CONNECT /elsewhere HTTP/1.0\n\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(PATIENCE, wrong.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer:?}");
+
+    let mut garbage = tokio::net::TcpStream::connect(h.local_addr())
+        .await
+        .unwrap();
+    garbage.write_all(&[0xff; 64]).await.unwrap();
+    garbage.write_all(b"\n\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, garbage.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{answer:?}");
+
+    let r: Raw = good.call("Echo", "Name", &Raw::default()).await.unwrap();
+    assert_eq!(&r[..], b"http");
+    assert_eq!(srv.connections().len(), 1);
+    assert!(h.shutdown(PATIENCE).await);
+}
