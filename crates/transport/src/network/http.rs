@@ -4,9 +4,9 @@
 //! `accept`.
 //!
 //! Bounded: at most [`MAX_HANDSHAKES`] handshakes run at once (further connections wait in the
-//! kernel's backlog), each within [`DEFAULT_HEAD_TIMEOUT`](crate::http_connect::DEFAULT_HEAD_TIMEOUT)
-//! and [`MAX_HEAD_BYTES`](crate::http_connect::MAX_HEAD_BYTES); at most
-//! [`ACCEPT_BACKLOG`] finished tunnels wait for `accept`.
+//! kernel's backlog), each within [`crate::http_connect::DEFAULT_HEAD_TIMEOUT`] and
+//! [`crate::http_connect::MAX_HEAD_BYTES`]; at most [`ACCEPT_BACKLOG`] finished tunnels wait for
+//! `accept`.
 
 use super::registry::Entry;
 use super::{BoxFuture, BoxStream, Dialed, Dialer, Listener, within};
