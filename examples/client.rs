@@ -3,6 +3,10 @@
 //!
 //!     cargo run --example client -- tcp@127.0.0.1:8972 [json|msgpack|protobuf|thrift]
 //!
+//! Any `network@addr` works (`unix@/tmp/arith.sock`, `memu@...` in-process only, and with their
+//! features `quic@`, `kcp@`, `ws@`, `http@`). QUIC dials in the development mode (the server's
+//! certificate is not checked, as Go rpcx's examples do): examples only.
+//!
 //! `thrift` needs the facade's `thrift` feature (`--features thrift`), on the server too.
 
 #[path = "common/arith.rs"]
@@ -23,6 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("thrift") => SerializeType::THRIFT,
         Some(other) => return Err(format!("unknown serialize type {other}").into()),
     };
+    #[cfg(feature = "quic")]
+    fastrpc::transport::network::quic::use_development_tls()?;
     let client = Client::connect(&addr).await?;
     let args = Args { a: 10, b: 20 };
     let opts = || CallOptions::default().serialize_type(st);

@@ -154,6 +154,21 @@ fn ci(args: &[String]) -> Result {
             "--no-fail-fast",
         ],
     )?;
+    // The transport features alone, without the defaults: each must build on its own (the
+    // `networks` test above ran them all together under `full`).
+    for features in ["quic", "kcp", "ws", "http"] {
+        run(
+            "cargo",
+            &[
+                "check",
+                "-p",
+                "fastrpc",
+                "--no-default-features",
+                "--features",
+                features,
+            ],
+        )?;
+    }
     run("cargo", &["run", "--quiet", "--example", "quickstart"])?;
     fuzz::ci_smoke()?;
     eprintln!("\nxtask ci: all checks passed in {:.0?}", started.elapsed());

@@ -57,23 +57,33 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects with default options to `addr`: `host:port` or `tcp@host:port`.
+    /// Connects with default options to `addr`: `host:port` or `network@addr` (see
+    /// [`Client::connect_with`]).
     pub async fn connect(addr: &str) -> Result<Client, ClientError> {
         Client::connect_with(addr, ClientOptions::default()).await
     }
 
-    /// Connects to `addr` with `opts`.
+    /// Connects to `addr` with `opts`. `addr` is `host:port` (TCP) or a `network@addr` server
+    /// key: `tcp@`, `tcp4@`, `tcp6@`, `unix@/path`, `memu@name`, and with their features
+    /// `quic@`, `kcp@`, `ws@`, `wss@`, `http@`, or any network registered with
+    /// [`fastrpc_transport::network::register_network`]. An unknown network, or one whose
+    /// crate is not compiled in, is [`ClientError::Network`], which names the feature to
+    /// enable.
     pub async fn connect_with(addr: &str, opts: ClientOptions) -> Result<Client, ClientError> {
         let server = ServerAddr::parse(addr)?;
         if !fastrpc_transport::tcp::is_tcp_network(&server.network) {
-            return Err(ClientError::UnsupportedNetwork(server.network));
+            return Client::connect_network(server, opts).await;
         }
-        let stream = fastrpc_transport::tcp::connect(&server.address, opts.connect_timeout)
-            .await
-            .map_err(|source| ClientError::Connect {
-                addr: server.address.clone(),
-                source,
-            })?;
+        let stream = fastrpc_transport::tcp::connect_network(
+            &server.network,
+            &server.address,
+            opts.connect_timeout,
+        )
+        .await
+        .map_err(|source| ClientError::Connect {
+            addr: server.address.clone(),
+            source,
+        })?;
         // Go reports the socket's remote address (resolved, `ip:port`).
         let remote = stream
             .peer_addr()
@@ -81,6 +91,30 @@ impl Client {
         let (r, w) = stream.into_split();
         let shared = Shared::start(r, w, server.to_string(), remote, opts);
         Ok(Client::from_shared(shared))
+    }
+
+    /// Dials a network other than TCP through the registry.
+    async fn connect_network(
+        server: ServerAddr,
+        opts: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        use fastrpc_transport::network::{self, NetworkError};
+        let key = server.to_string();
+        let dialed = match network::dial(&key, opts.connect_timeout).await {
+            Ok(d) => d,
+            Err(NetworkError::Io { source, .. }) => {
+                return Err(ClientError::Connect { addr: key, source });
+            }
+            Err(e) => return Err(ClientError::Network(e)),
+        };
+        let (r, w) = tokio::io::split(dialed.stream);
+        Ok(Client::from_shared(Shared::start(
+            r,
+            w,
+            key,
+            dialed.remote,
+            opts,
+        )))
     }
 
     /// Runs the rpcx protocol over an already established stream (any transport).

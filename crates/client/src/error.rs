@@ -94,9 +94,15 @@ pub enum ClientError {
     /// The server key is not a valid `network@addr`.
     #[error("invalid server address: {0}")]
     InvalidAddress(#[from] fastrpc_core::AddressError),
-    /// No dialer for this network is compiled in.
+    /// No dialer for this network is compiled in. (Kept for compatibility: the client now
+    /// reports [`ClientError::Network`].)
     #[error("unsupported network {0:?}")]
     UnsupportedNetwork(String),
+    /// The network of the address is unknown, or its transport crate is not compiled in
+    /// ([`NetworkError::NotCompiled`](fastrpc_transport::network::NetworkError::NotCompiled)
+    /// names the `fastrpc` feature to enable).
+    #[error("{0}")]
+    Network(fastrpc_transport::network::NetworkError),
     /// Connecting failed.
     #[error("failed to connect to {addr}: {source}")]
     Connect {
@@ -146,9 +152,9 @@ impl ClientError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ClientError::InvalidAddress(_) | ClientError::UnsupportedNetwork(_) => {
-                ErrorKind::InvalidAddress
-            }
+            ClientError::InvalidAddress(_)
+            | ClientError::UnsupportedNetwork(_)
+            | ClientError::Network(_) => ErrorKind::InvalidAddress,
             ClientError::Connect { .. }
             | ClientError::ConnectionClosed(_)
             | ClientError::Shutdown

@@ -2,12 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Features that mirror rpcx build tags but are not built yet fail loudly.
-#[cfg(feature = "quic")]
-compile_error!("fastrpc: the `quic` transport is not implemented yet");
-#[cfg(feature = "kcp")]
-compile_error!("fastrpc: the `kcp` transport is not implemented yet");
-#[cfg(feature = "http")]
-compile_error!("fastrpc: the `http` gateway and transport are not implemented yet");
 #[cfg(feature = "tls")]
 compile_error!("fastrpc: `tls` is not implemented yet");
 #[cfg(feature = "reuseport")]
@@ -106,10 +100,21 @@ pub mod plugins {
     pub use fastrpc_plugins::ratelimit;
 }
 
-/// Byte-stream plumbing and TCP (`fastrpc-transport`).
+/// Byte-stream plumbing, TCP, and the `network@addr` registry (`fastrpc-transport`):
+/// [`transport::network`] picks the transport of `Server::serve` and `Client::connect` from the
+/// address, and lets users register their own. The optional transports (features `quic`,
+/// `kcp`, `ws`) are registered as soon as they are compiled in: the registry is built on
+/// first use, with no global constructor and nothing to call first.
 pub mod transport {
     pub use fastrpc_transport::*;
 }
+
+/// rpcx's HTTP gateway, JSON-RPC 2.0 and CONNECT tunnelling (`fastrpc-transport-http`,
+/// feature `http`). `http@host:port` itself works through `Server::serve` and
+/// `Client::connect`.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use fastrpc_transport_http as http;
 
 /// An alternative global allocator for server binaries (feature `mimalloc`).
 ///

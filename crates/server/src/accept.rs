@@ -1,20 +1,58 @@
-//! The accept loop of a TCP listener: Go's socket settings on every accepted connection, the
-//! connection cap, and accept errors and refusals logged at a bounded rate.
+//! The accept loop of a listener: Go's socket settings on every accepted TCP connection, the
+//! connection cap, and accept errors and refusals logged at a bounded rate. TCP listeners run
+//! it with their concrete socket types (the fast path); every other network through the
+//! registry's boxed [`Listener`].
 
 use crate::conn::Registry;
 use crate::log_limit::LogLimit;
 use crate::shared::{Shared, State};
+use fastrpc_transport::network::{BoxStream, Listener};
+use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::TcpListener;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// Something connections are accepted from.
+pub(crate) trait Source: Send + 'static {
+    type R: AsyncRead + Send + Unpin + 'static;
+    type W: AsyncWrite + Send + Unpin + 'static;
+    /// The next connection, split, and its peer's name.
+    fn next(&mut self) -> impl Future<Output = io::Result<(Self::R, Self::W, String)>> + Send;
+}
+
+impl Source for TcpListener {
+    type R = OwnedReadHalf;
+    type W = OwnedWriteHalf;
+    async fn next(&mut self) -> io::Result<(Self::R, Self::W, String)> {
+        let (stream, peer) = self.accept().await?;
+        if let Err(e) = fastrpc_transport::tcp::prepare_accepted(&stream) {
+            tracing::debug!(%peer, error = %e, "cannot set socket options");
+        }
+        let (r, w) = stream.into_split();
+        Ok((r, w, peer.to_string()))
+    }
+}
+
+impl Source for Box<dyn Listener> {
+    type R = ReadHalf<BoxStream>;
+    type W = WriteHalf<BoxStream>;
+    async fn next(&mut self) -> io::Result<(Self::R, Self::W, String)> {
+        let (stream, peer) = self.accept().await?;
+        let (r, w) = tokio::io::split(stream);
+        Ok((r, w, peer))
+    }
+}
 
 /// At most one log line per this interval for each kind of event.
 const LOG_INTERVAL: Duration = Duration::from_secs(5);
 
-pub(crate) async fn accept_loop(
+pub(crate) async fn accept_loop<L: Source>(
     shared: Arc<Shared>,
     registry: Arc<Registry>,
-    listener: TcpListener,
+    mut listener: L,
 ) {
     let mut state = shared.state.subscribe();
     let refused_log = LogLimit::new(LOG_INTERVAL);
@@ -25,28 +63,24 @@ pub(crate) async fn accept_loop(
         let accepted = tokio::select! {
             biased;
             _ = state.wait_for(|s| *s != State::Running) => return,
-            r = listener.accept() => r,
+            r = listener.next() => r,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((r, w, peer)) => {
                 backoff = Duration::from_millis(5);
                 if !registry.try_admit(max) {
-                    // Refused at once: the socket closes as `stream` drops.
+                    // Refused at once: the connection closes as its halves drop.
                     if let Some(left_out) = refused_log.allow() {
                         tracing::warn!(%peer, max_connections = max, left_out, "connection refused: at the connection cap");
                     }
                     continue;
                 }
-                if let Err(e) = fastrpc_transport::tcp::prepare_accepted(&stream) {
-                    tracing::debug!(%peer, error = %e, "cannot set socket options");
-                }
-                let (r, w) = stream.into_split();
                 tokio::spawn(crate::conn::serve(
                     shared.clone(),
                     registry.clone(),
                     r,
                     w,
-                    peer.to_string(),
+                    peer,
                 ));
             }
             Err(e) => {

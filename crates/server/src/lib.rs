@@ -52,6 +52,8 @@ pub use budget::BudgetUsage;
 pub use conn::{Connection, PushError};
 pub use context::Context;
 pub use error::ServiceError;
+/// Why [`Server::serve`] could not listen on a `network@addr`.
+pub use fastrpc_transport::network::NetworkError;
 pub use handler::{BoxFuture, Handler, HandlerResult, Service, handler_fn};
 pub use options::ServerOptions;
 pub use plugin::{PluginError, ServerPlugin};

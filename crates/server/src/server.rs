@@ -8,7 +8,8 @@ use crate::shared::{AuthFn, ServiceTable, Shared, State};
 use crate::shutdown::ShutdownReport;
 use crate::{Connection, Context, ServerOptions, ServerPlugin, ServiceError};
 use fastrpc_codec::Payload;
-use fastrpc_core::Message;
+use fastrpc_core::{Message, ServerAddr};
+use fastrpc_transport::network::NetworkError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -176,6 +177,14 @@ impl Server {
     /// As Go does when a server starts, the open-file soft limit is raised to the hard limit
     /// first; the listener gets the largest backlog the system allows.
     pub async fn serve_tcp(&self, addr: impl ToSocketAddrs) -> std::io::Result<ServerHandle> {
+        self.note_fd_limit();
+        let listener = fastrpc_transport::tcp::bind(addr).await?;
+        self.serve_listener(listener)
+    }
+
+    /// Raises the open-file soft limit (as Go does at start) and says so when it stays below
+    /// the connection cap.
+    fn note_fd_limit(&self) {
         if let Some(limit) = fastrpc_transport::tcp::raise_fd_limit() {
             let max = self.inner.opts.max_connections as u64;
             if limit < max {
@@ -186,8 +195,6 @@ impl Server {
                 );
             }
         }
-        let listener = fastrpc_transport::tcp::bind(addr).await?;
-        self.serve_listener(listener)
     }
 
     /// Serves connections accepted from `listener` in the background.
@@ -200,7 +207,52 @@ impl Server {
         ));
         Ok(ServerHandle {
             server: self.clone(),
-            local_addr,
+            addr: format!("tcp@{local_addr}"),
+            socket_addr: Some(local_addr),
+            accept,
+        })
+    }
+
+    /// Binds `addr`, a `network@addr` such as `tcp@127.0.0.1:8972`, `unix@/run/app.sock`,
+    /// `memu@name` or (with their features) `quic@...`, `kcp@...`, `ws@...`, `http@...`, and
+    /// serves it in the background. Without `@` the network is `tcp`.
+    ///
+    /// The transport comes from the registry of
+    /// [`fastrpc_transport::network`]: an unknown network is
+    /// [`NetworkError::Unknown`], one whose crate is not compiled in
+    /// [`NetworkError::NotCompiled`] (naming the feature to enable). `tcp`, `tcp4` and `tcp6`
+    /// take the same path as [`Server::serve_tcp`].
+    ///
+    /// A server may serve any number of addresses: they share its services, connections and
+    /// graceful shutdown ([`Server::shutdown`] closes every listener).
+    pub async fn serve(&self, addr: &str) -> Result<ServerHandle, NetworkError> {
+        let key =
+            ServerAddr::parse(addr).map_err(|_| NetworkError::InvalidAddress(addr.to_owned()))?;
+        let io_err = |source| NetworkError::Io {
+            addr: key.to_string(),
+            source,
+        };
+        if fastrpc_transport::tcp::is_tcp_network(&key.network) {
+            self.note_fd_limit();
+            let listener = fastrpc_transport::tcp::bind_network(&key.network, &key.address)
+                .await
+                .map_err(io_err)?;
+            let mut handle = self.serve_listener(listener).map_err(io_err)?;
+            handle.addr = format!("{}@{}", key.network, handle.local_addr());
+            return Ok(handle);
+        }
+        let listener = fastrpc_transport::network::listen(addr).await?;
+        let socket_addr = listener.socket_addr();
+        let addr = format!("{}@{}", key.network, listener.local_addr());
+        let accept = tokio::spawn(crate::accept::accept_loop(
+            self.inner.clone(),
+            self.conns.clone(),
+            listener,
+        ));
+        Ok(ServerHandle {
+            server: self.clone(),
+            addr,
+            socket_addr,
             accept,
         })
     }
@@ -262,14 +314,45 @@ impl Server {
 #[derive(Debug)]
 pub struct ServerHandle {
     server: Server,
-    local_addr: SocketAddr,
+    /// `network@addr` as bound.
+    addr: String,
+    socket_addr: Option<SocketAddr>,
     accept: tokio::task::JoinHandle<()>,
 }
 
 impl ServerHandle {
-    /// The bound address.
+    /// The bound IP socket address.
+    ///
+    /// # Panics
+    ///
+    /// When the listener has none (`unix@`, `memu@`, a user's network); use
+    /// [`ServerHandle::addr`] or [`ServerHandle::socket_addr`] for those.
+    #[track_caller]
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        match self.socket_addr {
+            Some(a) => a,
+            None => panic!(
+                "{} has no IP socket address; use ServerHandle::addr",
+                self.addr
+            ),
+        }
+    }
+
+    /// The bound IP socket address, `None` for networks without one (`unix@`, `memu@`).
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.socket_addr
+    }
+
+    /// The bound address as a `network@addr` server key, ready for `Client::connect` and
+    /// registries: `tcp@127.0.0.1:43817` (the port chosen when `:0` was asked for),
+    /// `unix@/run/app.sock`, `memu@name`.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// True once this listener has stopped accepting (after a shutdown began).
+    pub fn is_closed(&self) -> bool {
+        self.accept.is_finished()
     }
 
     /// The server.

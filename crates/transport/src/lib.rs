@@ -6,15 +6,22 @@
 //! (batching, as gorpc does). Frames are `bytes::Bytes`.
 //! Frames can carry a [`Held`]: bytes counted against a [`ByteBudget`] until they are written.
 //!
-//! TCP is built in ([`tcp`]); QUIC, KCP and HTTP transports plug in through the same two pieces.
+//! TCP is built in ([`tcp`]); every transport is reachable as `network@addr` through the
+//! [`network`] registry (`tcp`, `unix`, `memu` built in; `quic`, `kcp`, `ws`, `wss`, `http` with
+//! their features; more through [`network::register_network`]).
 //!
 //! Dependencies beyond tokio and bytes: `socket2`, for the socket options tokio does not expose
 //! (keep-alive time, listen backlog), and `libc`, to raise the open-file limit as Go does; both
 //! are the crates tokio itself is built on.
 
 mod budget;
+#[cfg(feature = "http")]
+pub mod http_connect;
+pub mod network;
 mod outbox;
 mod reader;
+#[cfg(feature = "http")]
+mod rewind;
 pub mod tcp;
 mod writer;
 

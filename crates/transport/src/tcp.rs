@@ -25,17 +25,61 @@ pub fn is_tcp_network(network: &str) -> bool {
 /// Connects to `addr` within `timeout`, with `TCP_NODELAY` set (frames are already batched)
 /// and keep-alive at [`DIALED_KEEPALIVE`].
 pub async fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-        .await
-        .map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("connect to {addr} timed out"),
-            )
-        })??;
+    connect_network("tcp", addr, timeout).await
+}
+
+/// As [`connect`], for the network `tcp` (any address family), `tcp4` (IPv4 only) or `tcp6`
+/// (IPv6 only). The addresses `addr` resolves to are tried in turn.
+pub async fn connect_network(
+    network: &str,
+    addr: &str,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let stream = tokio::time::timeout(timeout, async {
+        let mut last = None;
+        for a in resolve(network, addr).await? {
+            match TcpStream::connect(a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
+    })
+    .await
+    .map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("connect to {addr} timed out"),
+        )
+    })??;
     stream.set_nodelay(true)?;
     set_keepalive(&stream, DIALED_KEEPALIVE)?;
     Ok(stream)
+}
+
+/// The socket addresses `addr` (`host:port`) resolves to in `network`: every one for `tcp`,
+/// the IPv4 ones for `tcp4`, the IPv6 ones for `tcp6`. An error when none is left.
+pub async fn resolve(network: &str, addr: &str) -> io::Result<Vec<SocketAddr>> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await?
+        .filter(|a| match network {
+            "tcp4" => a.is_ipv4(),
+            "tcp6" => a.is_ipv6(),
+            _ => true,
+        })
+        .collect();
+    if found.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no {network} address for {addr}"),
+        ));
+    }
+    Ok(found)
+}
+
+/// As [`bind`], for the network `tcp`, `tcp4` or `tcp6` (see [`resolve`]).
+pub async fn bind_network(network: &str, addr: &str) -> io::Result<TcpListener> {
+    bind(resolve(network, addr).await?.as_slice()).await
 }
 
 /// Prepares an accepted connection: `TCP_NODELAY` and keep-alive at [`ACCEPTED_KEEPALIVE`].
