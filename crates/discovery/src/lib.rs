@@ -27,6 +27,7 @@
 //! constructors the facade's `from_url` calls:
 //! `discovery_from_url(&RegistryUrl, service_path)` and `registrar_from_url(&RegistryUrl)`.
 
+mod backoff;
 mod discovery;
 mod dns;
 mod entry;
@@ -37,6 +38,7 @@ mod registrar;
 mod static_list;
 mod url;
 
+pub use backoff::Backoff;
 pub use discovery::{Discovery, ServerList};
 pub use dns::DnsDiscovery;
 pub use entry::ServerEntry;

@@ -1,7 +1,8 @@
 //! [`ConsulDiscovery`]: the servers of one service, watched with blocking queries.
 
 use crate::http::ConsulHttp;
-use crate::{Backoff, ConsulMode, ConsulOptions, catalog, kv};
+use crate::{ConsulMode, ConsulOptions, catalog, kv};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -159,7 +160,7 @@ async fn run(
     tx: watch::Sender<ServerList>,
     mut index: u64,
 ) {
-    let mut backoff = Backoff::new(Duration::from_secs(5));
+    let mut backoff = Backoff::up_to(Duration::from_secs(5));
     let mut failing = false;
     let mut reconnected_at = None;
     let mut holding = false;

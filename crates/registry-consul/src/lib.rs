@@ -79,7 +79,6 @@ pub use options::{ConsulMode, ConsulOptions};
 pub use registrar::ConsulRegistrar;
 
 use fastrpc_discovery::{RegistryError, RegistryUrl};
-use std::time::Duration;
 
 /// The discovery of `service_path` for a `consul://` URL (the facade's `from_url` calls it).
 pub async fn discovery_from_url(
@@ -92,32 +91,4 @@ pub async fn discovery_from_url(
 /// The registrar for a `consul://` URL (the facade's `from_url` calls it). Connects lazily.
 pub async fn registrar_from_url(url: &RegistryUrl) -> Result<ConsulRegistrar, RegistryError> {
     ConsulRegistrar::new(ConsulOptions::from_url(url)?)
-}
-
-/// Exponential backoff between retries: 100 ms doubling up to `max`.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(100);
-
-    pub(crate) fn new(max: Duration) -> Backoff {
-        Backoff {
-            next: Backoff::FIRST.min(max),
-            max,
-        }
-    }
-
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-
-    pub(crate) fn reset(&mut self) {
-        self.next = Backoff::FIRST.min(self.max);
-    }
 }

@@ -2,7 +2,8 @@
 
 use crate::http::ConsulHttp;
 use crate::kv::{self, BASE_DIR_VALUE};
-use crate::{Backoff, ConsulMode, ConsulOptions, catalog};
+use crate::{ConsulMode, ConsulOptions, catalog};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -176,7 +177,7 @@ impl Shared {
 
 async fn refresh_loop(shared: Arc<Shared>) {
     let interval = shared.opts.interval;
-    let mut backoff = Backoff::new(interval.min(std::time::Duration::from_secs(5)));
+    let mut backoff = Backoff::up_to(interval.min(std::time::Duration::from_secs(5)));
     let mut delay = interval;
     let mut failing = false;
     loop {

@@ -1,10 +1,10 @@
 //! [`EtcdDiscovery`]: the servers of one service, listed and watched in etcd.
 
 use crate::EtcdOptions;
-use crate::backoff::Backoff;
 use crate::error::{timed_out, to_registry_error};
 use crate::layout::{discovery_dir, server_key_of};
 use etcd_client::{Client, GetOptions, WatchOptions};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! [`EtcdRegistrar`]: publishes a server's services in etcd under one lease.
 
 use crate::EtcdOptions;
-use crate::backoff::Backoff;
 use crate::error::{is_lease_not_found, timed_out, to_registry_error};
 use crate::layout::{BASE_PATH_VALUE, server_entry_key, service_key};
 use etcd_client::{Client, PutOptions};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use std::collections::BTreeMap;
 use std::future::Future;

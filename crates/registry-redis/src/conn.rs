@@ -93,32 +93,3 @@ pub(crate) fn error(e: redis::RedisError) -> RegistryError {
 fn backend(e: redis::RedisError) -> RegistryError {
     RegistryError::Backend(e.to_string())
 }
-
-/// Exponential backoff between retries: 100 ms doubling up to `max`.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(100);
-
-    pub(crate) fn new(max: Duration) -> Backoff {
-        Backoff {
-            next: Backoff::FIRST.min(max),
-            max,
-        }
-    }
-
-    /// The delay before the next retry; each call doubles the following one.
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-
-    pub(crate) fn reset(&mut self) {
-        self.next = Backoff::FIRST.min(self.max);
-    }
-}

@@ -1,8 +1,9 @@
 //! [`RedisDiscovery`]: the servers of one service, listed from Redis and watched through
 //! keyspace notifications.
 
-use crate::conn::{self, Backoff};
+use crate::conn;
 use crate::{RedisOptions, layout};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
 use futures_util::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubStream};
@@ -284,7 +285,7 @@ async fn run(
     tx: watch::Sender<ServerList>,
     mut first: Option<Session>,
 ) {
-    let mut backoff = Backoff::new(Duration::from_secs(5));
+    let mut backoff = Backoff::up_to(Duration::from_secs(5));
     let mut lost = false;
     let mut reconnected_at = None;
     loop {

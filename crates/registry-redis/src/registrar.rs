@@ -1,8 +1,9 @@
 //! [`RedisRegistrar`]: publishes a server's services in Redis, in rpcx's layout.
 
 use crate::RedisOptions;
-use crate::conn::{self, Backoff};
+use crate::conn;
 use crate::layout::{self, BASE_DIR_VALUE};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use redis::aio::MultiplexedConnection;
 use std::collections::BTreeMap;
@@ -143,7 +144,7 @@ impl Shared {
 }
 
 async fn refresh_loop(shared: Arc<Shared>) {
-    let mut backoff = Backoff::new(shared.opts.interval.min(std::time::Duration::from_secs(5)));
+    let mut backoff = Backoff::up_to(shared.opts.interval.min(std::time::Duration::from_secs(5)));
     let mut delay = shared.opts.interval;
     let mut failing = false;
     loop {

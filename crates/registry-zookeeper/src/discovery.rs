@@ -1,9 +1,9 @@
 //! [`ZkDiscovery`]: the servers of one service, as children of a znode.
 
 use crate::ZkOptions;
-use crate::backoff::Backoff;
 use crate::error::{is_session_lost, to_registry_error};
 use crate::layout::service_node;
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
 use futures_util::future::{BoxFuture, select_all};
 use std::collections::BTreeMap;

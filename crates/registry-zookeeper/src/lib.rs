@@ -58,7 +58,6 @@
 //! JVM) on tokio: sessions with reconnection across the ensemble, ephemeral nodes, one-shot
 //! watches that are removed when dropped. `futures-util` waits on many watches at once.
 
-mod backoff;
 mod discovery;
 mod error;
 mod layout;

@@ -1,9 +1,9 @@
 //! [`ZkRegistrar`]: publishes a server's services as znodes.
 
 use crate::ZkOptions;
-use crate::backoff::Backoff;
 use crate::error::{is_session_lost, timed_out, to_registry_error};
 use crate::layout::{BASE_PATH_VALUE, base_node, server_node, service_node};
+use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use std::collections::BTreeMap;
 use std::future::Future;

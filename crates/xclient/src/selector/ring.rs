@@ -64,6 +64,7 @@ impl Ring {
     }
 
     /// The same list with new weights (`weight(key)`), e.g. after a measurement.
+    #[cfg(feature = "ping")]
     pub(crate) fn rebuilt(&self, weight: impl Fn(&str) -> u64) -> Ring {
         let weights = self.keys.iter().map(|k| weight(k)).collect();
         Ring::with_weights(self.list_addr, self.keys.clone(), weights)
@@ -116,6 +117,7 @@ impl Ring {
     }
 
     /// True when the ring has no slot (no server of positive weight).
+    #[cfg(any(feature = "ping", test))]
     pub(crate) fn is_empty(&self) -> bool {
         self.round.is_empty()
     }
