@@ -135,6 +135,9 @@ impl Outbox {
     }
 }
 
+/// Room an idle outbox keeps in each of its two buffers; more is given back.
+const KEEP_IDLE: usize = 64 * 1024;
+
 /// Writes what `outbox` collects to `io` until the outbox is closed or a write fails; the
 /// outbox is marked dead on the way out, which fails every later and waiting sender.
 /// `yield_before_write` lets senders that are already awake add their frames first.
@@ -151,6 +154,13 @@ pub async fn run_outbox_writer<W: AsyncWrite + Unpin>(
             let taken = {
                 let mut st = outbox.state.lock().unwrap();
                 if st.buf.is_empty() && !st.closing {
+                    // Idle: a connection that sent large frames gives their room back.
+                    if st.buf.capacity() > KEEP_IDLE {
+                        st.buf = BytesMut::new();
+                    }
+                    if spare.capacity() > KEEP_IDLE {
+                        spare = BytesMut::new();
+                    }
                     None
                 } else {
                     // Swap buffers so senders keep appending while this batch is written.

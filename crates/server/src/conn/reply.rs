@@ -37,10 +37,12 @@ impl Batch {
         conn.encode_into(msg, &mut self.buf);
     }
 
-    /// Gives back what is left of the buffer (it shares the allocation of the frames already
-    /// handed over, and would keep it alive): called before the reader waits for the peer.
+    /// Gives back what is left of the buffer: called before the reader waits for the peer.
+    /// After a hand-over the buffer shares the allocation of the frames already handed over
+    /// and keeps it alive, even with no room left (a `BytesMut` of capacity 0 still holds its
+    /// share), so it is replaced whenever it is empty; an empty `BytesMut` allocates nothing.
     pub(super) fn release_idle(&mut self) {
-        if self.buf.is_empty() && self.buf.capacity() > 0 {
+        if self.buf.is_empty() {
             self.buf = BytesMut::new();
         }
     }
