@@ -325,6 +325,9 @@ impl Client {
         opts: &CallOptions,
         oneway: bool,
     ) -> Result<Message, ClientError> {
+        // The call's deadline runs from here, before the arguments are encoded, as a Go
+        // context's deadline runs from before `Call`.
+        let started = std::time::Instant::now();
         let copts = &self.shared.opts;
         let st = opts
             .serialize_type
@@ -345,8 +348,11 @@ impl Client {
             msg.metadata.insert(keys::AUTH, token.clone());
         }
         if let Some(t) = opts.timeout {
+            // The time left when the request is built, in whole milliseconds (truncated, as
+            // Go's `time.Until(deadline).Milliseconds()`: "499" for a 500 ms timeout).
+            let left = t.saturating_sub(started.elapsed());
             msg.metadata
-                .insert(keys::SERVER_TIMEOUT, t.as_millis().max(1).to_string());
+                .insert(keys::SERVER_TIMEOUT, left.as_millis().max(1).to_string());
         }
         check_frame_len(&msg, &copts.limits)?;
         Ok(msg)

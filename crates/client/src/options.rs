@@ -157,7 +157,9 @@ pub struct HeartbeatOptions {
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct CallOptions {
-    /// Deadline of the call, also sent to the server as `__ServerTimeout` (milliseconds).
+    /// Deadline of the call, also sent to the server as `__ServerTimeout` (the milliseconds left
+    /// when the request is built, truncated as Go does).
+    ///
     /// `None`: the client's [`ClientOptions::default_timeout`] applies.
     pub timeout: Option<Duration>,
     /// Request metadata.

@@ -406,8 +406,6 @@ async fn client_server_timeout_has_go_format() {
 }
 
 #[tokio::test]
-#[ignore = "differs from Go: Go sends the time left when the frame is written, truncated to whole \
-            ms (\"499\" for a 500 ms deadline); fastrpc sends the whole timeout (\"500\")"]
 async fn client_deadline_request_is_byte_identical_to_go() {
     assert_same_frame(&slow_sleep_with_500ms_deadline().await, "C5");
 }
