@@ -182,7 +182,8 @@ mod doc_snippets {
         feature = "ratelimit",
         feature = "acl",
         feature = "metrics",
-        feature = "tower"
+        feature = "tower",
+        feature = "http"
     ))]
     #[doc = include_str!("../../../docs/PLUGINS.md")]
     struct Plugins;

@@ -93,6 +93,7 @@ mod mux;
 mod options;
 mod response;
 mod rewind;
+mod routes;
 mod service;
 
 pub use connect::{
@@ -104,4 +105,5 @@ pub use mux::RPCX_MAGIC;
 pub use options::HttpOptions;
 pub use response::Body;
 pub use rewind::Rewind;
+pub use routes::{RouteHandler, RouteResponse};
 pub use service::Gateway;

@@ -1,6 +1,7 @@
 //! Settings of the HTTP front end.
 
 use crate::cors::CorsOptions;
+use crate::routes::{RouteHandler, RouteResponse, Routes};
 use fastrpc_client::ClientOptions;
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub struct HttpOptions {
     pub client: ClientOptions,
     /// Buffer of the in-memory pipe between the front end and the server. Default 256 KiB.
     pub pipe_buffer_bytes: usize,
+    /// Extra `GET` paths (see [`HttpOptions::route`]). Default none.
+    pub(crate) routes: Routes,
 }
 
 impl HttpOptions {
@@ -75,6 +78,30 @@ impl HttpOptions {
         self
     }
 
+    /// Serves `GET path` (and `HEAD`) on the gateway's port from `handler`, for example a
+    /// Prometheus scrape at `/metrics` beside rpcx's gateway and JSON-RPC:
+    ///
+    /// ```no_run
+    /// # fn render() -> String { String::new() }
+    /// use fastrpc_transport_http::{HttpOptions, RouteResponse};
+    /// let opts = HttpOptions::default().route("/metrics", || {
+    ///     RouteResponse::new("text/plain; version=0.0.4", render())
+    /// });
+    /// ```
+    ///
+    /// A route takes over its exact path only: every other path stays the gateway's, as in
+    /// rpcx, which routes by `X-RPCX-*` headers. A request to the path that carries
+    /// `X-RPCX-ServicePath` or `X-JSONRPC-2.0` still goes to the gateway.
+    pub fn route(
+        mut self,
+        path: impl Into<String>,
+        handler: impl Fn() -> RouteResponse + Send + Sync + 'static,
+    ) -> Self {
+        let handler: RouteHandler = std::sync::Arc::new(handler);
+        self.routes.add(path.into(), handler);
+        self
+    }
+
     /// Sets the options of the in-memory rpcx connection.
     pub fn client(mut self, opts: ClientOptions) -> Self {
         self.client = opts;
@@ -93,6 +120,7 @@ impl Default for HttpOptions {
             header_timeout: Duration::from_secs(30),
             client: ClientOptions::default(),
             pipe_buffer_bytes: 256 << 10,
+            routes: Routes::default(),
         }
     }
 }

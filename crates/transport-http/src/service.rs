@@ -122,6 +122,9 @@ impl Gateway {
             }
         }
         let is_jsonrpc = opts.jsonrpc && get(&parts.headers, h::X_JSONRPC) == "true";
+        if let Some(res) = self.route(&parts, is_jsonrpc) {
+            return res;
+        }
         let mut res = if !is_jsonrpc && !opts.gateway {
             text(StatusCode::NOT_FOUND, "404 page not found")
         } else if !is_jsonrpc && !is_gateway_method(&parts.method) {
@@ -146,6 +149,30 @@ impl Gateway {
             cors.decorate(&parts.headers, res.headers_mut());
         }
         res
+    }
+
+    /// The answer of an extra route for a `GET`/`HEAD` of its path that is not an rpcx call.
+    fn route(&self, parts: &http::request::Parts, is_jsonrpc: bool) -> Option<Response<Body>> {
+        let routes = &self.shared.opts.routes;
+        if routes.is_empty()
+            || is_jsonrpc
+            || !(parts.method == Method::GET || parts.method == Method::HEAD)
+            || !get(&parts.headers, h::X_SERVICE_PATH).is_empty()
+        {
+            return None;
+        }
+        let handler = routes.get(parts.uri.path())?;
+        let answer = handler();
+        let body = if parts.method == Method::HEAD {
+            Bytes::new()
+        } else {
+            answer.body
+        };
+        let mut res = full(StatusCode::OK, body);
+        if let Ok(v) = HeaderValue::from_str(&answer.content_type) {
+            res.headers_mut().insert(http::header::CONTENT_TYPE, v);
+        }
+        Some(res)
     }
 
     /// Reads the whole body within the per-request and the shared byte budgets; the permits
