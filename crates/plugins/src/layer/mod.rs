@@ -1,4 +1,5 @@
-//! Middleware as functions: tower [`Layer`](tower_layer::Layer)s around handlers.
+//! Middleware as functions: tower [`Layer`](tower_layer::Layer)s around handlers, and around
+//! client calls ([`LayeredCall`], [`CallService`]).
 //!
 //! A handler becomes a `tower::Service<Request>` ([`HandlerService`]) answering
 //! `Bytes` or a [`HandlerError`] (the method's `ServiceError`), so tower's own layers
@@ -6,9 +7,11 @@
 //! glue; the result is a handler again. Nothing changes on the server's fast path: only the
 //! methods you wrap go through the layers. The rpcx plugin hooks stay for rpcx parity.
 
+mod call;
 mod handler;
 mod service;
 
+pub use call::{CallRequest, CallResponse, CallService, LayeredCall, LayeredCallError};
 pub use handler::{HandlerError, HandlerService, Request, layer_handler};
 pub use service::LayeredService;
 
