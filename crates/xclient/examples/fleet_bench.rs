@@ -5,7 +5,9 @@
 //! server side's work stays that of one process. For N = 1, 10, 100, 1000 and every select
 //! mode, `--callers` tasks call `Arith.Mul` in a loop through an XClient (Failover, 2 s call
 //! timeout) for `--secs` seconds; a plain `Client` over one connection runs in the same
-//! session as the reference. Client CPU is this process's user + system time (`getrusage`)
+//! session as the reference, and for each N, N plain `Client`s picked round robin by hand: the
+//! floor for any client that keeps one connection per server, so the XClient rows show what
+//! discovery, selection and fault tolerance add on top of the I/O that N connections cost. Client CPU is this process's user + system time (`getrusage`)
 //! divided by the calls made; the server runs in the child and is not counted.
 //!
 //! ```text
@@ -285,6 +287,39 @@ impl Caller for Client {
     }
 }
 
+/// The floor for any client that keeps one connection per server: N plain `Client`s, one
+/// per server, picked round robin by hand (an atomic counter), no discovery, no breaker.
+#[derive(Clone)]
+struct HandRoundRobin {
+    clients: Arc<Vec<Client>>,
+    next: Arc<AtomicU64>,
+}
+
+impl HandRoundRobin {
+    async fn connect(n: usize, port: u16) -> HandRoundRobin {
+        let mut clients = Vec::with_capacity(n);
+        for i in 0..n {
+            let addr = format!("tcp@{}", address(i, port));
+            clients.push(Client::connect(&addr).await.expect("connect"));
+        }
+        HandRoundRobin {
+            clients: Arc::new(clients),
+            next: Arc::default(),
+        }
+    }
+
+    fn close(&self) {
+        self.clients.iter().for_each(Client::close);
+    }
+}
+
+impl Caller for HandRoundRobin {
+    async fn mul(&self, a: i64, b: i64) -> bool {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) as usize % self.clients.len();
+        self.clients[i].mul(a, b).await
+    }
+}
+
 /// Runs `callers` loops for a warm-up second, then measures for `secs`.
 async fn measure<C: Caller>(caller: C, callers: usize, secs: f64) -> Figures {
     let ok = Arc::new(AtomicU64::new(0));
@@ -365,6 +400,11 @@ fn run(cfg: &Config) {
         client.close();
         row(1, "plain Client", &f);
         for &n in &cfg.sizes {
+            let hand = HandRoundRobin::connect(n, server.port).await;
+            let f = measure(hand.clone(), cfg.callers, cfg.secs).await;
+            hand.close();
+            row(n, "N plain Clients, round robin by hand", &f);
+            tokio::time::sleep(Duration::from_millis(200)).await;
             for &mode in &cfg.modes {
                 let discovery = MultipleServersDiscovery::new(entries(n, server.port));
                 let opts = XClientOptions::default().position(10.0, 10.0);
