@@ -1,8 +1,10 @@
 //! [`RegistrarPlugin`]: publishes the server's services in a registry.
 
-use crate::{BoxFuture, ServerPlugin};
+use crate::{BoxFuture, Connection, Context, ServerPlugin, ServiceError};
 use fastrpc_discovery::Registrar;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// A [`ServerPlugin`] that publishes every service of the server through a [`Registrar`]
@@ -27,6 +29,39 @@ pub struct RegistrarPlugin {
     server_key: String,
     registrar: Arc<dyn Registrar>,
     ops: Mutex<Option<mpsc::UnboundedSender<Op>>>,
+    /// Set by [`RegistrarPlugin::report_rates`].
+    rates: Option<Arc<Rates>>,
+}
+
+/// rpcx's `calls` and `connections` meters: counts since the plugin was made, published as
+/// mean rates per second.
+struct Rates {
+    interval: Duration,
+    started: Instant,
+    calls: AtomicU64,
+    connections: AtomicU64,
+    /// The services published now, with their own metadata. The ticker re-publishes only
+    /// these, under this lock, so an unregister is never followed by a stale register.
+    services: Mutex<Vec<(String, String)>>,
+    ticking: std::sync::atomic::AtomicBool,
+}
+
+impl Rates {
+    /// `metadata` plus `calls=%.2f&connections=%.2f`, as Go's registry plugins add them.
+    fn decorate(&self, metadata: &str) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / secs;
+        let extra = format!(
+            "calls={:.2}&connections={:.2}",
+            rate(&self.calls),
+            rate(&self.connections)
+        );
+        if metadata.is_empty() {
+            extra
+        } else {
+            format!("{metadata}&{extra}")
+        }
+    }
 }
 
 enum Op {
@@ -51,7 +86,25 @@ impl RegistrarPlugin {
             server_key: server_key.into(),
             registrar,
             ops: Mutex::new(None),
+            rates: None,
         }
+    }
+
+    /// Every `interval`, re-publishes each service with rpcx's `calls` and `connections`
+    /// metadata added: the mean calls and accepted connections per second since the server
+    /// started, with two decimals (`weight=1&calls=12.50&connections=0.25`), as Go's registry
+    /// plugins do when their `Metrics` is set (Go's update interval is typically one minute).
+    /// Off by default.
+    pub fn report_rates(mut self, interval: Duration) -> Self {
+        self.rates = Some(Arc::new(Rates {
+            interval: interval.max(Duration::from_millis(1)),
+            started: Instant::now(),
+            calls: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            services: Mutex::new(Vec::new()),
+            ticking: std::sync::atomic::AtomicBool::new(false),
+        }));
+        self
     }
 
     /// The key services are published under.
@@ -105,18 +158,88 @@ async fn worker(registrar: Arc<dyn Registrar>, key: String, mut ops: mpsc::Unbou
     }
 }
 
+/// Re-publishes the services with their rates every interval, until the plugin is dropped or
+/// every service is unregistered.
+async fn ticker(rates: Arc<Rates>, ops: mpsc::UnboundedSender<Op>) {
+    let mut tick = tokio::time::interval(rates.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let services = rates.services.lock().unwrap_or_else(|p| p.into_inner());
+        if services.is_empty() {
+            rates.ticking.store(false, Ordering::Release);
+            return;
+        }
+        for (service, metadata) in services.iter() {
+            let op = Op::Register {
+                service: service.clone(),
+                metadata: rates.decorate(metadata),
+            };
+            if ops.send(op).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl RegistrarPlugin {
+    fn start_ticker(&self, rates: &Arc<Rates>) {
+        if rates.ticking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let ops = self.ops.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match (ops, tokio::runtime::Handle::try_current()) {
+            (Some(ops), Ok(rt)) => {
+                rt.spawn(ticker(rates.clone(), ops));
+            }
+            _ => rates.ticking.store(false, Ordering::Release),
+        }
+    }
+}
+
 impl ServerPlugin for RegistrarPlugin {
     fn register(&self, service: &str, metadata: &str) -> Result<(), String> {
         self.send(Op::Register {
             service: service.to_owned(),
             metadata: metadata.to_owned(),
-        })
+        })?;
+        if let Some(rates) = &self.rates {
+            {
+                let mut services = rates.services.lock().unwrap_or_else(|p| p.into_inner());
+                services.retain(|(s, _)| s != service);
+                services.push((service.to_owned(), metadata.to_owned()));
+            }
+            self.start_ticker(rates);
+        }
+        Ok(())
     }
 
     fn unregister(&self, service: &str) -> Result<(), String> {
+        // Under the services lock: a tick that already took it has queued its register
+        // first; a later one no longer sees the service.
+        let _services = self.rates.as_ref().map(|r| {
+            let mut services = r.services.lock().unwrap_or_else(|p| p.into_inner());
+            services.retain(|(s, _)| s != service);
+            services
+        });
         self.send(Op::Unregister {
             service: service.to_owned(),
         })
+    }
+
+    fn post_conn_accept(&self, _conn: &Connection) -> bool {
+        if let Some(r) = &self.rates {
+            r.connections.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    fn pre_call(&self, _ctx: &Context, _payload: &bytes::Bytes) -> Result<(), ServiceError> {
+        if let Some(r) = &self.rates {
+            r.calls.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn unregistered(&self) -> BoxFuture<()> {
