@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 
 /// rpcx's default name of the file transfer service (Go's `share.SendFileServiceName`).
 pub const FILE_TRANSFER_SERVICE: &str = "_filetransfer";
@@ -169,12 +170,21 @@ async fn run_upload(
     conn: TcpStream,
 ) {
     let size = u64::try_from(args.file_size).unwrap_or(0);
-    let body = Upload::new(conn, size, side.limits.idle_timeout, side.counters.clone());
+    let (give_back, conn_back) = oneshot::channel();
+    let body = Upload::new(
+        conn,
+        size,
+        side.limits.idle_timeout,
+        side.counters.clone(),
+        give_back,
+    );
     let name = args.file_name.clone();
     match upload.upload(args, body).await {
         Ok(()) => Counters::bump(&side.counters.uploads_completed),
         Err(e) => tracing::debug!(file = %name, error = %e, "upload handler failed"),
     }
+    // Close only now that the handler is done (unless it kept the body for later).
+    drop(conn_back);
 }
 
 async fn run_download(side: &Side<Ticket>, mut reader: DownloadReader, mut conn: TcpStream) {

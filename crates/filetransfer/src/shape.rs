@@ -263,7 +263,7 @@ mod tests {
         };
         let b = r.to_bytes(SerializeType::MSGPACK).unwrap();
         // fixmap of 2, "Token", bin8 of 32 bytes.
-        assert_eq!(&b[..10], b"\x82\xa5Token\xc4\x20");
+        assert_eq!(&b[..9], b"\x82\xa5Token\xc4\x20");
         assert_eq!(
             FileTransferReply::decode(SerializeType::MSGPACK, b).unwrap(),
             r

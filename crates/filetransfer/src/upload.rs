@@ -10,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, Take};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 /// The body of an upload: an [`AsyncRead`] of exactly `FileSize` bytes, read from the side
@@ -18,16 +19,26 @@ use tokio::time::{Instant, Sleep};
 /// It ends (reads 0) after `FileSize` bytes. If the client closes early, the read fails with
 /// `UnexpectedEof`; if no byte comes for the idle timeout, with `TimedOut`.
 pub struct Upload {
-    conn: Take<TcpStream>,
+    conn: Option<Take<TcpStream>>,
+    /// Where the connection goes when the handler drops the body: the side listener closes it
+    /// only after the handler has returned, so a client waiting for the close knows it is done.
+    give_back: Option<oneshot::Sender<TcpStream>>,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
     counters: Arc<Counters>,
 }
 
 impl Upload {
-    pub(crate) fn new(conn: TcpStream, size: u64, idle: Duration, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(
+        conn: TcpStream,
+        size: u64,
+        idle: Duration,
+        counters: Arc<Counters>,
+        give_back: oneshot::Sender<TcpStream>,
+    ) -> Self {
         Upload {
-            conn: conn.take(size),
+            conn: Some(conn.take(size)),
+            give_back: Some(give_back),
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
             counters,
@@ -36,12 +47,15 @@ impl Upload {
 
     /// Bytes still to come.
     pub fn remaining(&self) -> u64 {
-        self.conn.limit()
+        self.conn.as_ref().map_or(0, Take::limit)
     }
 
     /// The client's address.
     pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.conn.get_ref().peer_addr()
+        match &self.conn {
+            Some(c) => c.get_ref().peer_addr(),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
     }
 }
 
@@ -60,12 +74,15 @@ impl AsyncRead for Upload {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let remaining = this.conn.limit();
+        let Some(conn) = this.conn.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let remaining = conn.limit();
         if remaining == 0 || buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
-        match Pin::new(&mut this.conn).poll_read(cx, buf) {
+        match Pin::new(conn).poll_read(cx, buf) {
             Poll::Pending => {
                 ready!(this.deadline.as_mut().poll(cx));
                 Counters::bump(&this.counters.timed_out);
@@ -88,6 +105,14 @@ impl AsyncRead for Upload {
                 this.deadline.as_mut().reset(next);
                 Poll::Ready(Ok(()))
             }
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let (Some(conn), Some(back)) = (self.conn.take(), self.give_back.take()) {
+            let _ = back.send(conn.into_inner());
         }
     }
 }

@@ -45,14 +45,14 @@ impl AsyncRead for Pattern {
     ) -> std::task::Poll<std::io::Result<()>> {
         let n = (buf.remaining() as u64).min(self.left).min(64 * 1024) as usize;
         let mut chunk = vec![0u8; n];
-        for b in chunk.iter_mut() {
-            // xorshift64
+        for word in chunk.chunks_mut(8) {
+            // xorshift64, eight bytes per step
             let mut x = self.state;
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             self.state = x;
-            *b = x as u8;
+            word.copy_from_slice(&x.to_le_bytes()[..word.len()]);
         }
         self.left -= n as u64;
         buf.put_slice(&chunk);
