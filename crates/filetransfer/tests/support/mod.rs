@@ -25,13 +25,22 @@ pub struct Received {
 /// Deterministic pseudo-random bytes: `len` of them from `seed`, produced chunk by chunk.
 pub struct Pattern {
     state: u64,
+    pos: u64,
     left: u64,
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Pattern {
     pub fn new(seed: u64, len: u64) -> Self {
         Pattern {
-            state: seed | 1,
+            state: seed,
+            pos: 0,
             left: len,
         }
     }
@@ -45,14 +54,11 @@ impl AsyncRead for Pattern {
     ) -> std::task::Poll<std::io::Result<()>> {
         let n = (buf.remaining() as u64).min(self.left).min(64 * 1024) as usize;
         let mut chunk = vec![0u8; n];
-        for word in chunk.chunks_mut(8) {
-            // xorshift64, eight bytes per step
-            let mut x = self.state;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.state = x;
-            word.copy_from_slice(&x.to_le_bytes()[..word.len()]);
+        for b in chunk.iter_mut() {
+            // Byte `pos` of the stream depends on `pos` alone, whatever the read sizes.
+            let word = splitmix64(self.state ^ (self.pos / 8));
+            *b = word.to_le_bytes()[(self.pos % 8) as usize];
+            self.pos += 1;
         }
         self.left -= n as u64;
         buf.put_slice(&chunk);
