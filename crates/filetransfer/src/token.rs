@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// The length of a token on the wire: 32 random bytes, as Go's `crypto/rand` fills them.
@@ -43,7 +44,11 @@ pub(crate) struct TokenTable<T> {
     entries: Mutex<HashMap<Token, Entry<T>>>,
     capacity: usize,
     lifetime: Duration,
+    issued_since_sweep: AtomicUsize,
 }
+
+/// How many tokens are issued between two sweeps of expired ones (besides the sweep when full).
+const SWEEP_EVERY: usize = 64;
 
 impl<T> TokenTable<T> {
     /// An empty table.
@@ -52,6 +57,7 @@ impl<T> TokenTable<T> {
             entries: Mutex::new(HashMap::new()),
             capacity,
             lifetime,
+            issued_since_sweep: AtomicUsize::new(0),
         }
     }
 
@@ -66,8 +72,13 @@ impl<T> TokenTable<T> {
         getrandom::fill(&mut token).map_err(IssueError::Random)?;
         let now = Instant::now();
         let mut entries = self.lock();
-        if entries.len() >= self.capacity {
-            let lifetime = self.lifetime;
+        // Sweep expired tokens when full, and otherwise once every SWEEP_EVERY issues (so the
+        // cost per issue stays constant): what they hold, such as a download's open file, does
+        // not outlive them for long.
+        let lifetime = self.lifetime;
+        let since = self.issued_since_sweep.fetch_add(1, Relaxed) + 1;
+        if entries.len() >= self.capacity || since >= SWEEP_EVERY {
+            self.issued_since_sweep.store(0, Relaxed);
             entries.retain(|_, e| now.duration_since(e.issued) < lifetime);
         }
         if entries.len() >= self.capacity {
