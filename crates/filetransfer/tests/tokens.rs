@@ -240,3 +240,30 @@ async fn short_uploads_and_unknown_downloads_fail_cleanly() {
     assert!(err.to_string().contains("no file missing.bin"), "{err}");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upload_times_out() {
+    let limits = SideLimits::default().idle_timeout(Duration::from_millis(300));
+    let rig = rig(limits, Catalog::new()).await;
+    let reply = ask_upload(&rig, "stalled.bin", 100).await.unwrap();
+    let mut conn = side(&reply).await;
+    conn.write_all(&reply.token).await.unwrap();
+    conn.write_all(&[0u8; 10]).await.unwrap(); // then nothing, connection left open
+    assert!(closed_by_server(&mut conn).await);
+    rig.wait_for("the idle timeout", |s| s.timed_out == 1).await;
+    assert_eq!(rig.files.stats().uploads_completed, 0);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn side_connections_past_the_cap_are_closed_at_once() {
+    let limits = SideLimits::default().max_connections(1);
+    let rig = rig(limits, Catalog::new()).await;
+    // One silent connection holds the only slot (the token timeout is 10 s).
+    let _holder = TcpStream::connect(rig.files.local_addr()).await.unwrap();
+    let mut extra = TcpStream::connect(rig.files.local_addr()).await.unwrap();
+    assert!(closed_by_server(&mut extra).await);
+    rig.wait_for("the refusal", |s| s.connections_refused == 1)
+        .await;
+    rig.stop().await;
+}

@@ -27,6 +27,8 @@ pub struct Pattern {
     state: u64,
     pos: u64,
     left: u64,
+    /// The current word: its index and bytes.
+    word: (u64, [u8; 8]),
 }
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -42,6 +44,7 @@ impl Pattern {
             state: seed,
             pos: 0,
             left: len,
+            word: (0, splitmix64(seed).to_le_bytes()),
         }
     }
 }
@@ -56,8 +59,11 @@ impl AsyncRead for Pattern {
         let mut chunk = vec![0u8; n];
         for b in chunk.iter_mut() {
             // Byte `pos` of the stream depends on `pos` alone, whatever the read sizes.
-            let word = splitmix64(self.state ^ (self.pos / 8));
-            *b = word.to_le_bytes()[(self.pos % 8) as usize];
+            let index = self.pos / 8;
+            if self.word.0 != index {
+                self.word = (index, splitmix64(self.state ^ index).to_le_bytes());
+            }
+            *b = self.word.1[(self.pos % 8) as usize];
             self.pos += 1;
         }
         self.left -= n as u64;
