@@ -4,63 +4,22 @@
 use crate::args::{DownloadFileArgs, FileTransferArgs, FileTransferReply};
 use crate::copy::{CopyError, copy_chunks};
 use crate::error::FILE_TOO_LARGE;
+use crate::handlers::{DownloadHandler, DownloadReader, UploadHandler};
 use crate::limits::SideLimits;
 use crate::side::{self, AcceptTask, Dispatch, Side};
 use crate::stats::{Counters, SideStats};
 use crate::upload::Upload;
-use fastrpc_server::{BoxFuture, Context, Handler, Service, ServiceError, handler_fn};
-use std::future::Future;
+use fastrpc_server::{Context, Handler, Service, ServiceError, handler_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 /// rpcx's default name of the file transfer service (Go's `share.SendFileServiceName`).
 pub const FILE_TRANSFER_SERVICE: &str = "_filetransfer";
-
-/// What a download handler returns: the bytes to send, read to their end.
-pub type DownloadReader = Pin<Box<dyn AsyncRead + Send>>;
-
-/// Receives uploads: called with the announced arguments and the [`Upload`] body once the
-/// client's side connection presents its token. The connection closes when it returns.
-pub trait UploadHandler: Send + Sync + 'static {
-    /// Consumes one upload.
-    fn upload(&self, args: FileTransferArgs, body: Upload) -> BoxFuture<io::Result<()>>;
-}
-
-impl<F, Fut> UploadHandler for F
-where
-    F: Fn(FileTransferArgs, Upload) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = io::Result<()>> + Send + 'static,
-{
-    fn upload(&self, args: FileTransferArgs, body: Upload) -> BoxFuture<io::Result<()>> {
-        Box::pin(self(args, body))
-    }
-}
-
-/// Serves downloads: called during the `DownloadFile` call, so that an error (no such file)
-/// reaches the caller as the call's error; the reader it returns is copied to the side
-/// connection when the client presents its token, then the connection closes.
-pub trait DownloadHandler: Send + Sync + 'static {
-    /// Opens the file `args` names.
-    fn open(&self, args: DownloadFileArgs) -> BoxFuture<io::Result<DownloadReader>>;
-}
-
-impl<F, Fut, R> DownloadHandler for F
-where
-    F: Fn(DownloadFileArgs) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = io::Result<R>> + Send + 'static,
-    R: AsyncRead + Send + 'static,
-{
-    fn open(&self, args: DownloadFileArgs) -> BoxFuture<io::Result<DownloadReader>> {
-        let fut = self(args);
-        Box::pin(async move { Ok(Box::pin(fut.await?) as DownloadReader) })
-    }
-}
 
 /// What a file transfer token was issued for.
 enum Ticket {

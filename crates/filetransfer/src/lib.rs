@@ -37,6 +37,7 @@ mod client;
 mod copy;
 mod error;
 mod file_transfer;
+mod handlers;
 mod limits;
 mod shape;
 mod side;
@@ -53,10 +54,8 @@ pub use client::{
     send_reader, stream, stream_with,
 };
 pub use error::{FILE_TOO_LARGE, NOT_ACCEPTED, TOKEN_TABLE_FULL, TransferError};
-pub use file_transfer::{
-    DownloadHandler, DownloadReader, FILE_TRANSFER_SERVICE, FileTransfer, FileTransferService,
-    UploadHandler,
-};
+pub use file_transfer::{FILE_TRANSFER_SERVICE, FileTransfer, FileTransferService};
+pub use handlers::{DownloadHandler, DownloadReader, UploadHandler};
 pub use limits::SideLimits;
 pub use stats::SideStats;
 pub use stream::{
