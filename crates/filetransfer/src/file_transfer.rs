@@ -59,7 +59,8 @@ pub struct FileTransfer {
 }
 
 impl FileTransfer {
-    /// A file transfer whose side listener will bind `addr` (`host:port`).
+    /// A file transfer whose side listener will bind `addr`: `host:port`, or
+    /// `:port` for every IPv4 interface as Go writes it.
     pub fn new(
         addr: impl Into<String>,
         upload: impl UploadHandler,

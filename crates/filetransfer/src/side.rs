@@ -45,7 +45,11 @@ pub(crate) async fn bind<T>(
     advertise: Option<String>,
     limits: SideLimits,
 ) -> io::Result<(TcpListener, Arc<Side<T>>)> {
-    let listener = TcpListener::bind(addr).await?;
+    // Go's `net.Listen("tcp", ":8973")` means every interface; Rust wants a host.
+    let listener = match addr.strip_prefix(':') {
+        Some(port) => TcpListener::bind(format!("0.0.0.0:{port}")).await?,
+        None => TcpListener::bind(addr).await?,
+    };
     let local_addr = listener.local_addr()?;
     let side = Side {
         tokens: TokenTable::new(limits.max_tokens, limits.token_lifetime),
@@ -136,5 +140,18 @@ pub(crate) struct AcceptTask(pub(crate) JoinHandle<()>);
 impl Drop for AcceptTask {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_go_style_port_only_address_binds_every_interface() {
+        let (_l, side) = bind::<()>(":0", None, SideLimits::default()).await.unwrap();
+        assert!(side.local_addr.ip().is_unspecified());
+        assert_ne!(side.local_addr.port(), 0);
+        assert_eq!(side.advertise, side.local_addr.to_string());
     }
 }

@@ -64,7 +64,8 @@ pub struct StreamService {
 }
 
 impl StreamService {
-    /// A stream service whose side listener will bind `addr` (`host:port`).
+    /// A stream service whose side listener will bind `addr`: `host:port`, or
+    /// `:port` for every IPv4 interface as Go writes it.
     pub fn new(addr: impl Into<String>, handler: impl StreamHandler) -> Self {
         StreamService {
             addr: addr.into(),
