@@ -24,6 +24,7 @@ pub struct Upload {
     /// only after the handler has returned, so a client waiting for the close knows it is done.
     give_back: Option<oneshot::Sender<TcpStream>>,
     idle: Duration,
+    timed_out: bool,
     deadline: Pin<Box<Sleep>>,
     counters: Arc<Counters>,
 }
@@ -40,6 +41,7 @@ impl Upload {
             conn: Some(conn.take(size)),
             give_back: Some(give_back),
             idle,
+            timed_out: false,
             deadline: Box::pin(tokio::time::sleep(idle)),
             counters,
         }
@@ -67,6 +69,13 @@ impl std::fmt::Debug for Upload {
     }
 }
 
+fn stalled() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "upload made no progress within the idle timeout",
+    )
+}
+
 impl AsyncRead for Upload {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -74,6 +83,10 @@ impl AsyncRead for Upload {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.timed_out {
+            // Stays failed: a later read must not look like the end of the file.
+            return Poll::Ready(Err(stalled()));
+        }
         let Some(conn) = this.conn.as_mut() else {
             return Poll::Ready(Ok(()));
         };
@@ -85,11 +98,9 @@ impl AsyncRead for Upload {
         match Pin::new(conn).poll_read(cx, buf) {
             Poll::Pending => {
                 ready!(this.deadline.as_mut().poll(cx));
+                this.timed_out = true;
                 Counters::bump(&this.counters.timed_out);
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "upload made no progress within the idle timeout",
-                )))
+                Poll::Ready(Err(stalled()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(())) => {
