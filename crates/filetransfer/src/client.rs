@@ -28,6 +28,11 @@ pub struct TransferOptions {
     pub idle_timeout: Duration,
     /// Size of the one buffer a transfer copies through. Default 32 KiB.
     pub chunk_size: usize,
+    /// Most bytes a download may bring: past it the download stops with
+    /// [`TransferError::TooLarge`] (what was written by then, at most one byte past the limit,
+    /// stays written). Default 1 GiB,
+    /// as the server's default upload limit.
+    pub max_download_bytes: u64,
 }
 
 impl Default for TransferOptions {
@@ -38,6 +43,7 @@ impl Default for TransferOptions {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             chunk_size: 32 * 1024,
+            max_download_bytes: 1 << 30,
         }
     }
 }
@@ -64,6 +70,12 @@ impl TransferOptions {
     /// Sets [`idle_timeout`](Self::idle_timeout).
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout = d;
+        self
+    }
+
+    /// Sets [`max_download_bytes`](Self::max_download_bytes).
+    pub fn max_download_bytes(mut self, n: u64) -> Self {
+        self.max_download_bytes = n;
         self
     }
 
@@ -209,7 +221,10 @@ where
     };
     let service = opts.service.as_deref().unwrap_or(FILE_TRANSFER_SERVICE);
     let reply = token_call(call, service, "DownloadFile", &args, opts).await?;
-    let mut conn = open_side(&reply, opts).await?;
+    let conn = open_side(&reply, opts).await?;
+    // One byte past the limit tells a file at the limit from a larger one.
+    let limit = opts.max_download_bytes;
+    let mut conn = conn.take(limit.saturating_add(1));
     let mut buf = vec![0u8; opts.chunk_size];
     let bytes = copy_chunks(&mut conn, writer, &mut buf, opts.idle_timeout, |_| {})
         .await
@@ -217,6 +232,9 @@ where
             CopyError::Read(e) => TransferError::Side(e),
             CopyError::Write(e) => TransferError::Sink(e),
         })?;
+    if bytes > limit {
+        return Err(TransferError::TooLarge { limit });
+    }
     Ok(Transferred {
         bytes,
         largest_buffer: buf.len(),

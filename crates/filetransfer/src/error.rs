@@ -49,6 +49,13 @@ pub enum TransferError {
     /// closes the connection), or made no progress within the idle timeout.
     #[error("the side connection failed: {0}")]
     Side(#[source] io::Error),
+    /// A download brought more than
+    /// [`TransferOptions::max_download_bytes`](crate::TransferOptions::max_download_bytes).
+    #[error("the download is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
     /// The local reader ended before the size announced to the server.
     #[error("the local data ended after {sent} of {announced} announced bytes")]
     ShortSource {

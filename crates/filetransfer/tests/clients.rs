@@ -5,7 +5,7 @@ mod support;
 
 use fastrpc_client::{CallOptions, SerializeType};
 use fastrpc_filetransfer::{
-    SideLimits, TransferOptions, download_file_with, send_reader, stream_with,
+    SideLimits, TransferError, TransferOptions, download_file_with, send_reader, stream_with,
 };
 use fastrpc_xclient::{FailMode, Peer2PeerDiscovery, SelectMode, XClient, XClientOptions};
 use std::collections::HashMap;
@@ -107,5 +107,33 @@ async fn the_services_speak_json_too() {
         .await
         .expect("download in JSON");
     assert_eq!(sink.hasher.finalize(), crc_of(5, SIZE).await);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_past_the_clients_limit_stops() {
+    let catalog: Catalog = [
+        ("big.bin".to_owned(), (8, SIZE)),
+        ("fits.bin".to_owned(), (8, 1000)),
+    ]
+    .into();
+    let rig = rig(SideLimits::default(), catalog).await;
+    let opts = TransferOptions::default().max_download_bytes(1000);
+
+    let mut sink = CrcSink::default();
+    let got = download_file_with(&rig.client, "fits.bin", HashMap::new(), &mut sink, &opts)
+        .await
+        .expect("a file at the limit");
+    assert_eq!(got.bytes, 1000);
+
+    let mut sink = CrcSink::default();
+    let err = download_file_with(&rig.client, "big.bin", HashMap::new(), &mut sink, &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransferError::TooLarge { limit: 1000 }),
+        "{err}"
+    );
+    assert!(sink.bytes <= 1001, "{}", sink.bytes);
     rig.stop().await;
 }
