@@ -24,7 +24,7 @@ async fn a_100_mib_file_moves_both_ways_streamed_not_buffered() {
 
     // Up: a real file on disk, read through send_file.
     let dir = support::scratch("big");
-    let path = dir.join("upload.bin");
+    let path = dir.0.join("upload.bin");
     let mut file = tokio::fs::File::create(&path).await.unwrap();
     tokio::io::copy(&mut Pattern::new(7, SIZE), &mut file)
         .await
@@ -46,7 +46,7 @@ async fn a_100_mib_file_moves_both_ways_streamed_not_buffered() {
         assert_eq!(got[0].bytes, SIZE);
         assert_eq!(got[0].crc, expected_up, "upload checksum");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
 
     // Down: the server streams a generated file; the client hashes it as it arrives.
     let mut sink = CrcSink::default();

@@ -225,9 +225,18 @@ impl Rig {
     }
 }
 
-/// A unique scratch path under the system temp directory.
-pub fn scratch(name: &str) -> PathBuf {
+/// A unique scratch directory under the system temp directory, removed when dropped (also when
+/// the test fails).
+pub struct Scratch(pub PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("fastrpc-ft-{}-{}", std::process::id(), name));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
