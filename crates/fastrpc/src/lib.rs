@@ -100,6 +100,15 @@ pub mod plugins {
     pub use fastrpc_plugins::ratelimit;
 }
 
+/// rpcx's reserved services for files and streams (`fastrpc-filetransfer`, feature
+/// `filetransfer`): `_filetransfer` uploads and downloads and `_streamservice` raw streams, by
+/// single-use token on a side TCP listener. See `docs/FILETRANSFER.md`.
+#[cfg(feature = "filetransfer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "filetransfer")))]
+pub mod filetransfer {
+    pub use fastrpc_filetransfer::*;
+}
+
 /// Byte-stream plumbing, TCP, and the `network@addr` registry (`fastrpc-transport`):
 /// [`transport::network`] picks the transport of `Server::serve` and `Client::connect` from the
 /// address, and lets users register their own. The optional transports (features `quic`,
@@ -187,4 +196,8 @@ mod doc_snippets {
     ))]
     #[doc = include_str!("../../../docs/PLUGINS.md")]
     struct Plugins;
+    /// Compiled with the `filetransfer` feature on.
+    #[cfg(feature = "filetransfer")]
+    #[doc = include_str!("../../../docs/FILETRANSFER.md")]
+    struct FileTransfer;
 }
