@@ -41,16 +41,20 @@
 //! daemon (Avahi) needed; `serde_json` reads the TXT JSON (written by hand to match Go's
 //! escaping byte for byte).
 
-mod daemon;
+mod browser;
 mod discovery;
 mod layout;
 mod options;
 mod registrar;
+mod responder;
+mod socket;
+pub mod wire;
 
+pub use browser::{MAX_BROWSE_BYTES, MAX_INSTANCES};
 pub use discovery::{MdnsDiscovery, browse};
 pub use layout::{
-    SERVICE_TYPE, ServiceMeta, TXT_MAX, go_json, parse_txt, query_escape, query_unescape,
-    split_for_txt, txt_for,
+    SERVICE_TYPE, SERVICE_TYPE_TCP, ServiceMeta, TXT_MAX, go_json, parse_txt, query_escape,
+    query_unescape, split_for_txt, txt_for,
 };
 pub use options::MdnsOptions;
 pub use registrar::MdnsRegistrar;

@@ -6,14 +6,15 @@
 //! outer test is skipped with a message, or fails when `FASTRPC_REQUIRE_INFRA=1`.
 
 use fastrpc_discovery::{Discovery, Registrar, RegistryUrl, ServerList};
+use fastrpc_registry_mdns::wire::{browse_query, parse_query, parse_response};
 use fastrpc_registry_mdns::{
-    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, discovery_from_url, registrar_from_url,
-    txt_for,
+    MdnsDiscovery, MdnsOptions, MdnsRegistrar, discovery_from_url, registrar_from_url,
 };
 use fastrpc_server::{Context, RegistrarPlugin, Server, ServerHandle, ServiceError};
 use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};
-use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo, TxtProperty};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -330,8 +331,9 @@ async fn inner_responder_restart_while_calls_go_on_fails_no_call() {
     server.shutdown(Duration::from_secs(5)).await;
 }
 
-/// The TXT string on the wire, read with a plain mdns-sd browser, compared with what Go's
-/// `MDNSRegisterPlugin` writes for the same service.
+/// The TXT string on the wire, read by a one-shot querier (a plain UDP socket on an
+/// ephemeral port, answered by unicast), compared with what Go's `MDNSRegisterPlugin`
+/// writes for the same service; the type is Go's `_rpcxservices.local.`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
 async fn inner_layout_matches_go_byte_for_byte() {
@@ -346,80 +348,102 @@ async fn inner_layout_matches_go_byte_for_byte() {
     reg.register("tcp@127.0.0.1:8972", "Arith", "weight=10&group=g1")
         .await
         .unwrap();
-    let browser = ServiceDaemon::new().unwrap();
-    browser
-        .enable_interface(mdns_sd::IfKind::LoopbackV4)
-        .unwrap();
-    let events = browser.browse("_rpcxservices._tcp.local.").unwrap();
-    let info = tokio::time::timeout(WAIT, async {
+    let querier = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let query = browse_query("_rpcxservices.local.").unwrap();
+    let found = tokio::time::timeout(WAIT, async {
+        let mut buf = vec![0; 9001];
         loop {
-            if let ServiceEvent::ServiceResolved(info) = events.recv_async().await.unwrap() {
-                break info;
+            querier.send_to(&query, "224.0.0.251:5353").await.unwrap();
+            let got = tokio::time::timeout(Duration::from_secs(1), querier.recv(&mut buf)).await;
+            let Ok(Ok(n)) = got else { continue };
+            let found = parse_response(&buf[..n], "_rpcxservices.local.", 16).unwrap();
+            if let Some(f) = found.into_iter().find(|f| f.txt.is_some()) {
+                break f;
             }
         }
     })
     .await
-    .expect("resolved");
-    assert_eq!(info.get_fullname(), "layout-8972._rpcxservices._tcp.local.");
-    assert_eq!(info.get_port(), 8972);
-    let props: Vec<&TxtProperty> = info.get_properties().iter().collect();
-    assert_eq!(props.len(), 1, "one TXT string");
-    assert_eq!(props[0].val(), None);
+    .expect("answered");
+    assert_eq!(found.name, "layout-8972._rpcxservices.local");
+    assert_eq!(found.port, Some(8972));
+    assert_eq!(found.host.as_deref(), Some("layout-8972.local"));
+    assert_eq!(found.addrs, [Ipv4Addr::LOCALHOST]);
     assert_eq!(
-        props[0].key(),
-        "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D10%5Cu0026group%3Dg1%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D"
+        found.txt.unwrap(),
+        [
+            "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D10%5Cu0026group%3Dg1%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D"
+        ]
     );
-    let _ = browser.shutdown();
     reg.close().await.unwrap();
 }
 
-/// An instance announced by hand with Go's TXT string (two services, as one Go server with
-/// two services announces them) is discovered; only the discovery's own service is kept.
+/// A stand-in for a Go rpcx server's zeroconf responder: answers every browse of
+/// `_rpcxservices.local.` with Go's message from the golden file (built by dnspython).
+fn go_responder(answer: Vec<u8>) -> tokio::task::JoinHandle<()> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket.set_reuse_port(true).unwrap();
+    socket
+        .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5353)).into())
+        .unwrap();
+    socket
+        .join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &Ipv4Addr::LOCALHOST)
+        .unwrap();
+    socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let socket = tokio::net::UdpSocket::from_std(socket.into()).unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0; 9001];
+        loop {
+            let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+            let asks = parse_query(&buf[..n]).unwrap_or_default();
+            if asks
+                .iter()
+                .any(|q| q.name == "_rpcxservices.local" && q.qtype == 12)
+            {
+                socket.send_to(&answer, "224.0.0.251:5353").await.unwrap();
+            }
+        }
+    })
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    let hex = include_str!("golden/zeroconf_shapes.txt")
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Go's answer to a browse (two services of host `gohost` on port 8972, as one Go server
+/// with two services announces them) is discovered; only the discovery's own service is
+/// kept, and it is called.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
 async fn inner_go_layout_announced_by_hand_is_discovered() {
     if !inside_namespace() {
         return;
     }
-    let server = serve("go-layout", "Who").await;
-    let key = key_of(&server);
-    let txt = txt_for(&[
-        ServiceMeta {
-            service: "Who".into(),
-            meta: "weight=7&group=go".into(),
-            service_address: key.clone(),
-        },
-        ServiceMeta {
-            service: "Other".into(),
-            meta: String::new(),
-            service_address: "tcp@127.0.0.1:1".into(),
-        },
-    ]);
-    assert!(txt.len() <= 255);
-    let responder = ServiceDaemon::new().unwrap();
-    responder
-        .enable_interface(mdns_sd::IfKind::LoopbackV4)
+    // The namespace has its own ports: the golden message's 127.0.0.1:8972 is free here.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8972")
+        .await
         .unwrap();
-    let port = server.local_addr().port();
-    let info = ServiceInfo::new(
-        "_rpcxservices._tcp.local.",
-        "gohost",
-        "gohost.local.",
-        "127.0.0.1",
-        port,
-        vec![TxtProperty::from(txt.as_str())],
-    )
-    .unwrap();
-    responder.register(info).unwrap();
+    let server = serve_on(listener, "go-layout", "Who", None);
+    let key = key_of(&server);
+    assert_eq!(key, "tcp@127.0.0.1:8972");
+    let responder = go_responder(golden("browse_answer"));
     let d = discovery("Who").await;
     let mut rx = d.watch();
-    wait_list(&mut rx, "hand-made entry", |l| {
+    wait_list(&mut rx, "Go's entry", |l| {
         keys(l) == BTreeSet::from([key.clone()])
     })
     .await;
     assert_eq!(d.servers()[0].raw_metadata(), "weight=7&group=go");
     let xc = xclient("Who", &d);
     assert_eq!(names_seen(&xc, 3).await, set(&["go-layout"]));
-    let _ = responder.shutdown();
+    responder.abort();
     server.shutdown(Duration::from_secs(5)).await;
 }

@@ -1,0 +1,201 @@
+//! The mDNS responder: answers browses of the published instances' types, questions about
+//! an instance or its host, and the DNS-SD type enumeration, as grandcat/zeroconf's
+//! responder does; announces each instance twice, one second apart, when it is published
+//! (RFC 6762 §8.3) and sends a goodbye (TTL 0) when it is withdrawn.
+
+use crate::socket::{Link, PORT, recv_buffer};
+use crate::wire::{
+    Asked, Instance, SERVICES_ENUMERATION, WireError, announcement, browse_answer, canonical,
+    enumeration_answer, parse_query,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+/// DNS record types a question may ask for.
+const TYPE_A: u16 = 1;
+const TYPE_PTR: u16 = 12;
+const TYPE_ANY: u16 = 255;
+
+/// The gap between the two announcements of a newly published instance.
+const ANNOUNCE_GAP: Duration = Duration::from_secs(1);
+
+/// A running responder (one socket, one task). Dropping it stops answering at once,
+/// without goodbyes, as a killed process would.
+#[derive(Debug)]
+pub(crate) struct Responder {
+    shared: Arc<Shared>,
+    runtime: Handle,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    link: Link,
+    /// canonical instance name -> instance.
+    instances: Mutex<BTreeMap<String, Instance>>,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn instances(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Instance>> {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The messages answering `q`, one per instance (as Go sends one per question).
+    fn answers(&self, q: &Asked) -> Vec<Result<Vec<u8>, WireError>> {
+        let instances = self.instances();
+        let any_or = |t: u16| q.qtype == t || q.qtype == TYPE_ANY;
+        if q.name == canonical(SERVICES_ENUMERATION) && any_or(TYPE_PTR) {
+            let types: BTreeSet<&str> = instances
+                .values()
+                .map(|i| i.service_type.as_str())
+                .collect();
+            return types.into_iter().map(enumeration_answer).collect();
+        }
+        let mut out = Vec::new();
+        for inst in instances.values() {
+            if q.name == canonical(&inst.service_type) && any_or(TYPE_PTR) {
+                out.push(browse_answer(inst));
+            } else if q.name == canonical(&inst.name)
+                || (q.name == canonical(&inst.host) && any_or(TYPE_A))
+            {
+                out.push(announcement(inst, false));
+            }
+        }
+        out
+    }
+
+    async fn multicast(&self, bytes: &[u8]) {
+        if let Err(e) = self.link.multicast(bytes).await {
+            tracing::debug!(error = %e, "mDNS send failed");
+        }
+    }
+}
+
+impl Responder {
+    /// Opens the multicast socket and starts answering (inside a Tokio runtime).
+    pub(crate) fn start(loopback: bool) -> io::Result<Responder> {
+        let runtime = Handle::try_current().map_err(|e| {
+            io::Error::other(format!("the mDNS responder needs a Tokio runtime: {e}"))
+        })?;
+        let _guard = runtime.enter();
+        let shared = Arc::new(Shared {
+            link: Link::open(loopback)?,
+            instances: Mutex::new(BTreeMap::new()),
+            closed: AtomicBool::new(false),
+        });
+        let task = runtime.spawn(serve(shared.clone()));
+        Ok(Responder {
+            shared,
+            runtime,
+            task,
+        })
+    }
+
+    /// Publishes (or replaces) `inst` and announces it now and once more a second later.
+    pub(crate) fn publish(&self, inst: Instance) {
+        let key = canonical(&inst.name);
+        let changed =
+            self.shared.instances().insert(key.clone(), inst.clone()) != Some(inst.clone());
+        if !changed {
+            return;
+        }
+        let shared = self.shared.clone();
+        self.runtime.spawn(async move {
+            for round in 0..2 {
+                if round > 0 {
+                    tokio::time::sleep(ANNOUNCE_GAP).await;
+                }
+                // Announce only what is still published, unchanged, by a live responder.
+                let current = shared.instances().get(&key).cloned();
+                if shared.closed.load(Ordering::Relaxed) || current.as_ref() != Some(&inst) {
+                    return;
+                }
+                match announcement(&inst, false) {
+                    Ok(bytes) => shared.multicast(&bytes).await,
+                    Err(e) => tracing::debug!(error = %e, "mDNS announcement not encodable"),
+                }
+            }
+        });
+    }
+
+    /// Stops answering for the instance `name` and sends its goodbye (the future completes
+    /// once it is sent; nothing is sent for a name not published).
+    pub(crate) fn withdraw(&self, name: &str) -> impl Future<Output = ()> + Send + 'static {
+        let gone = self.shared.instances().remove(&canonical(name));
+        let shared = self.shared.clone();
+        async move {
+            let Some(inst) = gone else { return };
+            match announcement(&inst, true) {
+                Ok(bytes) => shared.multicast(&bytes).await,
+                Err(e) => tracing::debug!(error = %e, "mDNS goodbye not encodable"),
+            }
+        }
+    }
+
+    /// The full names of the published instances.
+    pub(crate) fn published(&self) -> Vec<String> {
+        self.shared
+            .instances()
+            .values()
+            .map(|i| i.name.clone())
+            .collect()
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.task.abort();
+    }
+}
+
+/// Answers queries until aborted. Bad packets are dropped with a debug line.
+async fn serve(shared: Arc<Shared>) {
+    let mut buf = recv_buffer();
+    loop {
+        let (packet, from) = match shared.link.recv(&mut buf).await {
+            Ok(Some(got)) => got,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "mDNS receive failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let questions = match parse_query(packet) {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::debug!(%from, error = %e, "mDNS packet dropped");
+                continue;
+            }
+        };
+        for q in questions {
+            for answer in shared.answers(&q) {
+                match answer {
+                    Ok(bytes) => reply(&shared, &q, from, &bytes).await,
+                    Err(e) => tracing::debug!(error = %e, "mDNS answer not encodable"),
+                }
+            }
+        }
+    }
+}
+
+/// Unicast when the question asks for it (QU bit) or comes from a port other than 5353 (a
+/// one-shot querier, RFC 6762 §6.7); multicast otherwise.
+async fn reply(shared: &Shared, q: &Asked, from: SocketAddr, bytes: &[u8]) {
+    if q.unicast || from.port() != PORT {
+        if let Err(e) = shared.link.unicast(bytes, from).await {
+            tracing::debug!(%from, error = %e, "mDNS unicast answer failed");
+        }
+    } else {
+        shared.multicast(bytes).await;
+    }
+}
