@@ -8,7 +8,8 @@
 use fastrpc_discovery::{Discovery, Registrar, RegistryUrl, ServerList};
 use fastrpc_registry_mdns::wire::{browse_query, parse_query, parse_response};
 use fastrpc_registry_mdns::{
-    MdnsDiscovery, MdnsOptions, MdnsRegistrar, discovery_from_url, registrar_from_url,
+    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, discovery_from_url, registrar_from_url,
+    txt_for,
 };
 use fastrpc_server::{Context, RegistrarPlugin, Server, ServerHandle, ServiceError};
 use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};
@@ -28,6 +29,7 @@ const INNER: &[&str] = &[
     "inner_responder_restart_while_calls_go_on_fails_no_call",
     "inner_layout_matches_go_byte_for_byte",
     "inner_go_layout_announced_by_hand_is_discovered",
+    "inner_python_zeroconf_and_fastrpc_find_each_other",
 ];
 const FAST: &str = "interval=1s&timeout=500ms";
 const WAIT: Duration = Duration::from_secs(30);
@@ -446,4 +448,94 @@ async fn inner_go_layout_announced_by_hand_is_discovered() {
     assert_eq!(names_seen(&xc, 3).await, set(&["go-layout"]));
     responder.abort();
     server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// The Python with python-zeroconf (`FASTRPC_PYTHON`, else `python3`), if there is one.
+fn python_with_zeroconf() -> Option<String> {
+    let python = std::env::var("FASTRPC_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import zeroconf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// An independent mDNS implementation on the link: python-zeroconf registers an instance
+/// of Go's `_rpcxservices.local.` with rpcx's TXT layout, which our discovery finds and
+/// calls; and it resolves the instance our registrar announces, reading our TXT string.
+/// Skipped with a message when no Python with `zeroconf` is found (set FASTRPC_PYTHON).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
+async fn inner_python_zeroconf_and_fastrpc_find_each_other() {
+    if !inside_namespace() {
+        return;
+    }
+    let Some(python) = python_with_zeroconf() else {
+        eprintln!(
+            "skipped: no Python with python-zeroconf (pip install zeroconf; set FASTRPC_PYTHON)"
+        );
+        return;
+    };
+    let py_server = serve("py", "Who").await;
+    let py_key = key_of(&py_server);
+    let py_txt = txt_for(&[ServiceMeta {
+        service: "Who".into(),
+        meta: "weight=3&group=py".into(),
+        service_address: py_key.clone(),
+    }]);
+    let ours = serve("ours", "Who").await;
+    let reg = MdnsRegistrar::new(MdnsOptions {
+        instance: "ours".into(),
+        ..MdnsOptions::default()
+    })
+    .unwrap();
+    reg.register(&key_of(&ours), "Who", "weight=1")
+        .await
+        .unwrap();
+    let our_port = ours.local_addr().port();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/pyzeroconf_peer.py"
+    );
+    let child = Command::new(&python)
+        .args([script, "20"])
+        .arg(py_server.local_addr().port().to_string())
+        .arg(&py_txt)
+        .arg(format!("ours-{our_port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let d = discovery("Who").await;
+    let mut rx = d.watch();
+    wait_list(&mut rx, "python-zeroconf's instance", |l| {
+        keys(l).contains(&py_key)
+    })
+    .await;
+    let entry = d
+        .servers()
+        .iter()
+        .find(|e| e.key() == py_key)
+        .cloned()
+        .unwrap();
+    assert_eq!(entry.raw_metadata(), "weight=3&group=py");
+    let output = output.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "found ours-{our_port}._rpcxservices.local. {our_port} {}",
+        txt_for(&[ServiceMeta {
+            service: "Who".into(),
+            meta: "weight=1".into(),
+            service_address: key_of(&ours),
+        }])
+    );
+    assert!(
+        stdout.lines().any(|l| l == expected),
+        "python-zeroconf did not resolve our instance; wanted `{expected}`:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    reg.close().await.unwrap();
+    ours.shutdown(Duration::from_secs(5)).await;
+    py_server.shutdown(Duration::from_secs(5)).await;
 }
