@@ -6,7 +6,7 @@
 use crate::socket::{Link, PORT, recv_buffer};
 use crate::wire::{
     Asked, Instance, SERVICES_ENUMERATION, WireError, announcement, browse_answer, canonical,
-    enumeration_answer, parse_query,
+    enumeration_answer, legacy_reply, parse_query,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -177,10 +177,11 @@ async fn serve(shared: Arc<Shared>) {
                 continue;
             }
         };
+        let query = packet.to_vec();
         for q in questions {
             for answer in shared.answers(&q) {
                 match answer {
-                    Ok(bytes) => reply(&shared, &q, from, &bytes).await,
+                    Ok(bytes) => reply(&shared, &query, &q, from, bytes).await,
                     Err(e) => tracing::debug!(error = %e, "mDNS answer not encodable"),
                 }
             }
@@ -189,13 +190,19 @@ async fn serve(shared: Arc<Shared>) {
 }
 
 /// Unicast when the question asks for it (QU bit) or comes from a port other than 5353 (a
-/// one-shot querier, RFC 6762 §6.7); multicast otherwise.
-async fn reply(shared: &Shared, q: &Asked, from: SocketAddr, bytes: &[u8]) {
+/// one-shot querier, answered as plain DNS: RFC 6762 §6.7); multicast otherwise.
+async fn reply(shared: &Shared, query: &[u8], q: &Asked, from: SocketAddr, mut bytes: Vec<u8>) {
+    if from.port() != PORT {
+        bytes = match legacy_reply(&bytes, query, q) {
+            Ok(b) => b,
+            Err(e) => return tracing::debug!(error = %e, "mDNS legacy answer not encodable"),
+        };
+    }
     if q.unicast || from.port() != PORT {
-        if let Err(e) = shared.link.unicast(bytes, from).await {
+        if let Err(e) = shared.link.unicast(&bytes, from).await {
             tracing::debug!(%from, error = %e, "mDNS unicast answer failed");
         }
     } else {
-        shared.multicast(bytes).await;
+        shared.multicast(&bytes).await;
     }
 }

@@ -81,21 +81,30 @@ impl Link {
         })
     }
 
-    /// Sends `bytes` to the group on every joined interface.
+    /// Sends `bytes` to the group on every joined interface; an error only when no
+    /// interface took it.
     pub(crate) async fn multicast(&self, bytes: &[u8]) -> io::Result<()> {
         let _guard = self.send_lock.lock().await;
         let group = SocketAddrV4::new(GROUP, PORT);
-        let mut last = Ok(());
+        let mut last = None;
+        let mut sent = false;
         for ip in &self.interfaces {
-            if let Err(e) = SockRef::from(&self.socket).set_multicast_if_v4(ip) {
-                last = Err(e);
-                continue;
-            }
-            if let Err(e) = self.socket.send_to(bytes, group).await {
-                last = Err(e);
+            let result = match SockRef::from(&self.socket).set_multicast_if_v4(ip) {
+                Ok(()) => self.socket.send_to(bytes, group).await.map(drop),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => sent = true,
+                Err(e) => {
+                    tracing::debug!(interface = %ip, error = %e, "mDNS multicast send failed");
+                    last = Some(e);
+                }
             }
         }
-        last
+        match last {
+            Some(e) if !sent => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Sends `bytes` to one peer (a unicast answer).

@@ -231,6 +231,30 @@ pub fn enumeration_answer(service_type: &str) -> Result<Vec<u8>, WireError> {
     finish(&p)
 }
 
+/// The most TTL of a legacy unicast answer (RFC 6762 §6.7).
+pub const LEGACY_TTL: u32 = 10;
+
+/// `answer` turned into the reply to a one-shot ("legacy") querier, which sent from a port
+/// other than 5353 and reads mDNS as plain DNS (RFC 6762 §6.7): the query's id, its
+/// question repeated, and TTLs of at most [`LEGACY_TTL`].
+pub fn legacy_reply(answer: &[u8], query: &[u8], asked: &Asked) -> Result<Vec<u8>, WireError> {
+    let mut p = parse(answer)?;
+    let id = parse(query)?.id();
+    p.set_id(id);
+    let qtype = QTYPE::try_from(asked.qtype).map_err(|e| WireError::Encode(e.to_string()))?;
+    p.questions.push(Question::new(
+        name(&asked.name)?,
+        qtype,
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
+    for rr in p.answers.iter_mut().chain(p.additional_records.iter_mut()) {
+        rr.ttl = rr.ttl.min(LEGACY_TTL);
+        rr.cache_flush = false;
+    }
+    finish(&p)
+}
+
 fn parse(bytes: &[u8]) -> Result<Packet<'_>, WireError> {
     if bytes.len() > MAX_PACKET {
         return Err(WireError::TooLarge(bytes.len()));
@@ -432,6 +456,26 @@ mod tests {
         assert!(parse_query(&looped).is_err());
         let huge = vec![0u8; MAX_PACKET + 1];
         assert_eq!(parse_query(&huge), Err(WireError::TooLarge(MAX_PACKET + 1)));
+    }
+
+    #[test]
+    fn legacy_reply_echoes_id_and_question_with_short_ttls() {
+        let mut query = browse_query("_rpcxservices.local.").unwrap();
+        query[0..2].copy_from_slice(&0x1234u16.to_be_bytes());
+        let asked = &parse_query(&query).unwrap()[0];
+        let reply = legacy_reply(&browse_answer(&inst()).unwrap(), &query, asked).unwrap();
+        let p = Packet::parse(&reply).unwrap();
+        assert_eq!(p.id(), 0x1234);
+        assert_eq!(p.questions.len(), 1);
+        assert_eq!(p.questions[0].qname.to_string(), "_rpcxservices.local");
+        assert!(
+            p.answers
+                .iter()
+                .chain(&p.additional_records)
+                .all(|r| r.ttl == LEGACY_TTL)
+        );
+        let found = parse_response(&reply, "_rpcxservices.local.", 16).unwrap();
+        assert_eq!(found[0].port, Some(8972));
     }
 
     #[test]
