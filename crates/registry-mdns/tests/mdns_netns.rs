@@ -8,8 +8,8 @@
 use fastrpc_discovery::{Discovery, Registrar, RegistryUrl, ServerList};
 use fastrpc_registry_mdns::wire::{browse_query, parse_query, parse_response};
 use fastrpc_registry_mdns::{
-    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, discovery_from_url, registrar_from_url,
-    txt_for,
+    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, browse, discovery_from_url,
+    registrar_from_url, txt_for,
 };
 use fastrpc_server::{Context, RegistrarPlugin, Server, ServerHandle, ServiceError};
 use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};
@@ -30,6 +30,7 @@ const INNER: &[&str] = &[
     "inner_layout_matches_go_byte_for_byte",
     "inner_go_layout_announced_by_hand_is_discovered",
     "inner_python_zeroconf_and_fastrpc_find_each_other",
+    "inner_tcp_form_is_a_separate_type",
 ];
 const FAST: &str = "interval=1s&timeout=500ms";
 const WAIT: Duration = Duration::from_secs(30);
@@ -450,11 +451,15 @@ async fn inner_go_layout_announced_by_hand_is_discovered() {
     server.shutdown(Duration::from_secs(5)).await;
 }
 
-/// The Python with python-zeroconf (`FASTRPC_PYTHON`, else `python3`), if there is one.
+/// The Python (`FASTRPC_PYTHON`, else `python3`) if it has a python-zeroconf that can
+/// register a type without `_tcp` (`register_service(..., strict=False)`: 0.154 can,
+/// Debian 12's 0.47 cannot).
 fn python_with_zeroconf() -> Option<String> {
     let python = std::env::var("FASTRPC_PYTHON").unwrap_or_else(|_| "python3".into());
+    let check = "import inspect, zeroconf; \
+        assert 'strict' in inspect.signature(zeroconf.Zeroconf.register_service).parameters";
     let ok = Command::new(&python)
-        .args(["-c", "import zeroconf"])
+        .args(["-c", check])
         .output()
         .is_ok_and(|o| o.status.success());
     ok.then_some(python)
@@ -472,7 +477,8 @@ async fn inner_python_zeroconf_and_fastrpc_find_each_other() {
     }
     let Some(python) = python_with_zeroconf() else {
         eprintln!(
-            "skipped: no Python with python-zeroconf (pip install zeroconf; set FASTRPC_PYTHON)"
+            "skipped: no Python with a python-zeroconf that takes strict=False \
+             (pip install zeroconf; set FASTRPC_PYTHON)"
         );
         return;
     };
@@ -538,4 +544,43 @@ async fn inner_python_zeroconf_and_fastrpc_find_each_other() {
     reg.close().await.unwrap();
     ours.shutdown(Duration::from_secs(5)).await;
     py_server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// `?service=_rpcxservices._tcp` (the RFC 6763 form) is found by a discovery of that form,
+/// and not by one of Go's type (the default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
+async fn inner_tcp_form_is_a_separate_type() {
+    if !inside_namespace() {
+        return;
+    }
+    let tcp = "service=_rpcxservices._tcp";
+    let server = serve_registered(
+        "tcp-form",
+        "Who",
+        &format!("mdns://?instance=tcpform&{tcp}"),
+    )
+    .await;
+    let d = discovery_from_url(
+        &RegistryUrl::parse(&format!("mdns://?{FAST}&{tcp}")).unwrap(),
+        "Who",
+    )
+    .await
+    .unwrap();
+    let mut rx = d.watch();
+    wait_list(&mut rx, "the _tcp instance", |l| {
+        keys(l) == BTreeSet::from([key_of(&server)])
+    })
+    .await;
+    let go_type = browse(&MdnsOptions {
+        timeout: Duration::from_secs(1),
+        ..MdnsOptions::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        go_type.iter().all(|s| s.service_address != key_of(&server)),
+        "a browse of _rpcxservices.local. found a _tcp instance: {go_type:?}"
+    );
+    server.shutdown(Duration::from_secs(5)).await;
 }
