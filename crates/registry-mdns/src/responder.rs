@@ -8,13 +8,13 @@ use crate::wire::{
     Asked, Instance, SERVICES_ENUMERATION, WireError, announcement, browse_answer, canonical,
     enumeration_answer, legacy_reply, parse_query,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -22,6 +22,10 @@ use tokio::task::JoinHandle;
 const TYPE_A: u16 = 1;
 const TYPE_PTR: u16 = 12;
 const TYPE_ANY: u16 = 255;
+
+/// The least time between two multicasts of the same answer (RFC 6762 §6 asks one second
+/// per record; a shorter gap keeps browses that start close together fast).
+const MULTICAST_GAP: Duration = Duration::from_millis(250);
 
 /// The gap between the two announcements of a newly published instance.
 const ANNOUNCE_GAP: Duration = Duration::from_secs(1);
@@ -40,6 +44,8 @@ struct Shared {
     link: Link,
     /// canonical instance name -> instance.
     instances: Mutex<BTreeMap<String, Instance>>,
+    /// Answers multicast within the last [`MULTICAST_GAP`].
+    recent: Recent,
     closed: AtomicBool,
 }
 
@@ -79,6 +85,26 @@ impl Shared {
     }
 }
 
+/// The answers multicast within the last [`MULTICAST_GAP`], with when.
+#[derive(Debug, Default)]
+struct Recent(Mutex<HashMap<Vec<u8>, Instant>>);
+
+impl Recent {
+    /// False when the same answer was multicast less than [`MULTICAST_GAP`] before `now`
+    /// (every listener heard it then): a peer flooding queries gets at most one multicast
+    /// answer per gap and instance, whatever its query rate. The map holds only answers of
+    /// the last gap, so at most a few per published instance.
+    fn admit(&self, bytes: &[u8], now: Instant) -> bool {
+        let mut recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|_, at| now.saturating_duration_since(*at) < MULTICAST_GAP);
+        if recent.contains_key(bytes) {
+            return false;
+        }
+        recent.insert(bytes.to_vec(), now);
+        true
+    }
+}
+
 impl Responder {
     /// Opens the multicast socket and starts answering (inside a Tokio runtime).
     pub(crate) fn start(loopback: bool) -> io::Result<Responder> {
@@ -89,6 +115,7 @@ impl Responder {
         let shared = Arc::new(Shared {
             link: Link::open(loopback)?,
             instances: Mutex::new(BTreeMap::new()),
+            recent: Recent::default(),
             closed: AtomicBool::new(false),
         });
         let task = runtime.spawn(serve(shared.clone()));
@@ -202,7 +229,25 @@ async fn reply(shared: &Shared, query: &[u8], q: &Asked, from: SocketAddr, mut b
         if let Err(e) = shared.link.unicast(&bytes, from).await {
             tracing::debug!(%from, error = %e, "mDNS unicast answer failed");
         }
-    } else {
+    } else if shared.recent.admit(&bytes, Instant::now()) {
         shared.multicast(&bytes).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_answer_is_multicast_at_most_once_per_gap() {
+        let recent = Recent::default();
+        let t0 = Instant::now();
+        assert!(recent.admit(b"a", t0));
+        assert!(!recent.admit(b"a", t0 + MULTICAST_GAP / 2));
+        assert!(recent.admit(b"b", t0 + MULTICAST_GAP / 2));
+        assert!(recent.admit(b"a", t0 + MULTICAST_GAP));
+        // Only the answers of the last gap are kept.
+        assert!(recent.admit(b"c", t0 + MULTICAST_GAP * 3));
+        assert_eq!(recent.0.lock().unwrap().len(), 1);
     }
 }
