@@ -314,7 +314,7 @@ async fn inner_responder_restart_while_calls_go_on_fails_no_call() {
             }
         })
     };
-    // Gone for less than two browse cycles (1.5 s each here), probing included: never
+    // Gone for less than two browse cycles (1.5 s each here): never
     // dropped. (Gone for longer, it is indistinguishable from a dead server.)
     drop(reg);
     tokio::time::sleep(Duration::from_millis(300)).await;
