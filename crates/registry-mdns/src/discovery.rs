@@ -1,10 +1,8 @@
 //! [`MdnsDiscovery`]: the servers of one service, found by periodic mDNS browsing.
 
 use crate::MdnsOptions;
-use crate::daemon::new_daemon;
 use crate::layout::{ServiceMeta, parse_txt};
 use fastrpc_discovery::{Discovery, RegistryError, ServerEntry, ServerList};
-use mdns_sd::ServiceEvent;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -13,7 +11,7 @@ use tokio::task::JoinHandle;
 
 /// The client side of the mDNS registry (rpcx's `MDNSDiscovery`).
 ///
-/// Every `interval` it browses `_rpcxservices._tcp.local.` for `timeout` with a fresh
+/// Every `interval` it browses `_rpcxservices.local.` (Go's type) for `timeout` with a fresh
 /// resolver (as Go does, so a server that stopped answering is not kept from a cache),
 /// decodes each instance's first TXT string and keeps the entries **of its own service**
 /// (Go's discovery keeps every service of every host; filtering here makes it usable with
@@ -38,35 +36,23 @@ impl Drop for Inner {
     }
 }
 
-/// One browse: every rpcx service advertised on the link, by instance.
+/// One browse: every rpcx service advertised on the link, by instance (instances whose
+/// first TXT string is not rpcx's layout are skipped).
 pub async fn browse(opts: &MdnsOptions) -> Result<Vec<ServiceMeta>, RegistryError> {
-    let daemon = new_daemon(opts)?;
-    let events = daemon
-        .browse(&opts.service_type())
-        .map_err(|e| RegistryError::Backend(format!("mDNS browse: {e}")))?;
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let mut found: BTreeMap<String, Vec<ServiceMeta>> = BTreeMap::new();
-    while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, events.recv_async()).await {
-        if let ServiceEvent::ServiceResolved(info) = event {
-            let Some(first) = info.get_properties().iter().next() else {
-                continue;
-            };
-            let txt = match first.val() {
-                Some(v) => format!("{}={}", first.key(), String::from_utf8_lossy(v)),
-                None => first.key().to_owned(),
-            };
-            match parse_txt(&txt) {
-                Some(list) => {
-                    found.insert(info.get_fullname().to_owned(), list);
-                }
-                None => {
-                    tracing::debug!(instance = %info.get_fullname(), "TXT is not rpcx's layout")
-                }
-            }
+    let found = crate::browser::browse(&opts.service_type(), opts.loopback, opts.timeout)
+        .await
+        .map_err(|e| RegistryError::Unavailable(format!("mDNS browse: {e}")))?;
+    let mut out = Vec::new();
+    for f in found {
+        let Some(first) = f.txt.as_ref().and_then(|t| t.first()) else {
+            continue;
+        };
+        match parse_txt(first) {
+            Some(list) => out.extend(list),
+            None => tracing::debug!(instance = %f.name, "TXT is not rpcx's layout"),
         }
     }
-    let _ = daemon.shutdown();
-    Ok(found.into_values().flatten().collect())
+    Ok(out)
 }
 
 fn entries_of(all: Vec<ServiceMeta>, service: &str) -> Vec<ServerEntry> {

@@ -3,9 +3,13 @@
 
 use std::fmt::Write;
 
-/// The DNS-SD service type fastrpc announces and browses (see the crate docs on Go's
-/// `_rpcxservices.local.`).
-pub const SERVICE_TYPE: &str = "_rpcxservices._tcp";
+/// The service name Go rpcx passes to zeroconf, and fastrpc's default: on the wire the type
+/// is `_rpcxservices.local.` (no `_tcp` label).
+pub const SERVICE_TYPE: &str = "_rpcxservices";
+
+/// The RFC 6763 form (`_rpcxservices._tcp.local.`), which fastrpc used before it met Go;
+/// available through [`MdnsOptions::service`](crate::MdnsOptions::service).
+pub const SERVICE_TYPE_TCP: &str = "_rpcxservices._tcp";
 
 /// The most bytes of one TXT string (its length is one byte).
 pub const TXT_MAX: usize = 255;

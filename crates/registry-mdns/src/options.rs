@@ -9,6 +9,7 @@ use std::time::Duration;
 ///
 /// | option | default | meaning |
 /// |---|---|---|
+/// | `service` | `_rpcxservices` | the service name: Go rpcx's `_rpcxservices` (type `_rpcxservices.local.`), or `_rpcxservices._tcp` for the RFC 6763 form fastrpc used before |
 /// | `domain` | `local.` | the DNS-SD domain (mDNS only serves `local.`) |
 /// | `instance` | the host name | the instance name prefix (`{instance}-{port}[-{n}]`) |
 /// | `interval` | `5s` | the discovery's browse period (rpcx's `WatchInterval`) |
@@ -16,6 +17,9 @@ use std::time::Duration;
 /// | `loopback` | `true` | also use loopback interfaces (needed on a host without a LAN, and in tests) |
 #[derive(Clone, Debug)]
 pub struct MdnsOptions {
+    /// The service name, one or two `_`-labels: [`SERVICE_TYPE`](crate::SERVICE_TYPE) (Go's)
+    /// or [`SERVICE_TYPE_TCP`](crate::SERVICE_TYPE_TCP).
+    pub service: String,
     /// The DNS-SD domain.
     pub domain: String,
     /// The instance name prefix.
@@ -31,6 +35,7 @@ pub struct MdnsOptions {
 impl Default for MdnsOptions {
     fn default() -> Self {
         MdnsOptions {
+            service: crate::SERVICE_TYPE.into(),
             domain: "local.".into(),
             instance: hostname(),
             interval: Duration::from_secs(5),
@@ -41,9 +46,9 @@ impl Default for MdnsOptions {
 }
 
 impl MdnsOptions {
-    /// The full DNS-SD service type, `_rpcxservices._tcp.local.`.
+    /// The full service type, `_rpcxservices.local.` by default (as Go rpcx announces it).
     pub fn service_type(&self) -> String {
-        format!("{}.{}", crate::SERVICE_TYPE, self.domain)
+        format!("{}.{}", self.service, self.domain)
     }
 
     /// Options from an `mdns://` URL (see the table above).
@@ -55,6 +60,9 @@ impl MdnsOptions {
             } else {
                 format!("{d}.")
             };
+        }
+        if let Some(s) = url.query("service") {
+            o.service = s.trim_end_matches('.').to_owned();
         }
         if let Some(i) = url.query("instance") {
             o.instance = i.to_owned();
@@ -83,11 +91,24 @@ impl MdnsOptions {
                 self.domain
             ));
         }
+        let labels: Vec<&str> = self.service.split('.').collect();
+        if labels.len() > 2
+            || labels
+                .iter()
+                .any(|l| l.len() < 2 || l.len() > 63 || !l.starts_with('_'))
+        {
+            return Err(format!(
+                "the mDNS service must be one or two `_`-labels such as `_rpcxservices` or `_rpcxservices._tcp`, not `{}`",
+                self.service
+            ));
+        }
         if self.interval.is_zero() || self.timeout.is_zero() {
             return Err("interval and timeout must not be zero".into());
         }
-        if self.instance.is_empty() || self.instance.contains('.') {
-            return Err("the instance name must be non-empty and without dots".into());
+        if self.instance.is_empty() || self.instance.contains('.') || self.instance.len() > 50 {
+            return Err(
+                "the instance name must be non-empty, at most 50 bytes and without dots".into(),
+            );
         }
         Ok(())
     }
@@ -98,7 +119,14 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().split('.').next().unwrap_or_default().to_owned())
+        .map(|h| {
+            let h = h.trim().split('.').next().unwrap_or_default();
+            // Leaves room for `-{port}-{n}` in a 63-byte DNS label.
+            h.char_indices()
+                .take_while(|(i, c)| i + c.len_utf8() <= 50)
+                .map(|(_, c)| c)
+                .collect::<String>()
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "fastrpc".to_owned())
 }
@@ -113,7 +141,21 @@ mod tests {
             &RegistryUrl::parse("mdns://?interval=2s&timeout=500ms&instance=box").unwrap(),
         )
         .unwrap();
-        assert_eq!(o.service_type(), "_rpcxservices._tcp.local.");
+        assert_eq!(o.service_type(), "_rpcxservices.local.");
+        let tcp = MdnsOptions::from_url(
+            &RegistryUrl::parse("mdns://?service=_rpcxservices._tcp").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(tcp.service_type(), "_rpcxservices._tcp.local.");
+        for bad in ["rpcx", "_a._b._c", "_x.y"] {
+            assert!(
+                MdnsOptions::from_url(
+                    &RegistryUrl::parse(&format!("mdns://?service={bad}")).unwrap()
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
         assert_eq!(
             (o.interval, o.timeout),
             (Duration::from_secs(2), Duration::from_millis(500))

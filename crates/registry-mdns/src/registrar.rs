@@ -1,10 +1,11 @@
 //! [`MdnsRegistrar`]: announces a server's services over mDNS, in rpcx's TXT layout.
 
 use crate::MdnsOptions;
-use crate::daemon::new_daemon;
 use crate::layout::{ServiceMeta, split_for_txt, txt_for};
+use crate::responder::Responder;
+use crate::socket::interface_addrs;
+use crate::wire::Instance;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
-use mdns_sd::{ServiceDaemon, ServiceInfo, TxtProperty};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -13,16 +14,19 @@ use std::time::Duration;
 /// The server side of the mDNS registry (rpcx's `MDNSRegisterPlugin`).
 ///
 /// For each server key (`tcp@10.0.0.5:8972`) it announces instances of
-/// `_rpcxservices._tcp.local.` named `{instance}-{port}` on that port, whose single TXT
-/// string is the URL-query-escaped JSON list of the server's services (§5.5). When the list
-/// would not fit in one 255-byte TXT string it is split over instances `{instance}-{port}-1`,
-/// `-2`, ... (Go would fail; Go's discovery reads the split form correctly). The built-in
-/// responder answers queries as long as the registrar lives; nothing needs refreshing.
-/// [`close`](Registrar::close) sends goodbyes; dropping the registrar stops answering
-/// silently (as a killed process), so browsers stop finding it at their next browse.
+/// `_rpcxservices.local.` (Go's type; see [`MdnsOptions::service`]) named `{instance}-{port}`
+/// on that port, whose single TXT string is the URL-query-escaped JSON list of the server's
+/// services (§5.5), with an SRV record to `{instance}-{port}.local.` and its A records (the
+/// key's IPv4 address, or the interfaces' when the key's host is unspecified). When the list
+/// would not fit in one 255-byte TXT string it is split over instances
+/// `{instance}-{port}-1`, `-2`, ... (Go would fail; Go's discovery reads the split form
+/// correctly). The responder answers queries as long as the registrar lives; nothing needs
+/// refreshing. [`close`](Registrar::close) sends goodbyes; dropping the registrar stops
+/// answering silently (as a killed process), so browsers stop finding it at their next
+/// browse.
 pub struct MdnsRegistrar {
     opts: MdnsOptions,
-    daemon: ServiceDaemon,
+    responder: Responder,
     state: Mutex<State>,
 }
 
@@ -35,17 +39,18 @@ struct State {
 }
 
 impl MdnsRegistrar {
-    /// A registrar with its own mDNS responder.
+    /// A registrar with its own mDNS responder (call it inside a Tokio runtime).
     pub fn new(opts: MdnsOptions) -> Result<MdnsRegistrar, RegistryError> {
         opts.validate()
             .map_err(|reason| RegistryError::InvalidUrl {
                 url: "mdns://".into(),
                 reason,
             })?;
-        let daemon = new_daemon(&opts)?;
+        let responder = Responder::start(opts.loopback)
+            .map_err(|e| RegistryError::Unavailable(format!("mDNS: {e}")))?;
         Ok(MdnsRegistrar {
             opts,
-            daemon,
+            responder,
             state: Mutex::new(State::default()),
         })
     }
@@ -54,43 +59,75 @@ impl MdnsRegistrar {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Announces the current list of `server_key` (or withdraws it when empty).
-    fn publish(&self, state: &mut State, server_key: &str) -> Result<(), RegistryError> {
+    /// The instances announcing the current list of `server_key` (none when it is empty).
+    fn instances_for(
+        &self,
+        state: &State,
+        server_key: &str,
+    ) -> Result<Vec<Instance>, RegistryError> {
         let list = state.services.get(server_key).cloned().unwrap_or_default();
-        let old = state.published.remove(server_key).unwrap_or_default();
-        let mut names = Vec::new();
-        if !list.is_empty() {
-            let groups = split_for_txt(&list).map_err(RegistryError::Backend)?;
-            let (ip, port) = parse_key(server_key)?;
-            for (n, group) in groups.iter().enumerate() {
+        if list.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = split_for_txt(&list).map_err(RegistryError::Backend)?;
+        let (ip, port) = parse_key(server_key)?;
+        let addrs = match ip {
+            Some(IpAddr::V4(v4)) => vec![v4],
+            // Go announces every non-loopback IPv4 address of the host; a namespace with
+            // only `lo` still gets an address.
+            _ => Some(interface_addrs(false))
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| interface_addrs(self.opts.loopback)),
+        };
+        let service_type = self.opts.service_type();
+        Ok(groups
+            .iter()
+            .enumerate()
+            .map(|(n, group)| {
                 let instance = match n {
                     0 => format!("{}-{port}", self.opts.instance),
                     n => format!("{}-{port}-{n}", self.opts.instance),
                 };
-                // One host name per instance: several responders on one machine (one per
-                // server) must not claim the same name.
-                let host = format!("{instance}.local.");
-                let props = vec![TxtProperty::from(txt_for(group).as_str())];
-                let ty = self.opts.service_type();
-                let info = match ip {
-                    Some(ip) => ServiceInfo::new(&ty, &instance, &host, ip, port, props),
-                    None => ServiceInfo::new(&ty, &instance, &host, "", port, props)
-                        .map(ServiceInfo::enable_addr_auto),
+                Instance {
+                    name: format!("{instance}.{service_type}"),
+                    // One host name per instance: several responders on one machine (one
+                    // per server) must not claim the same name.
+                    host: format!("{instance}.{}", self.opts.domain),
+                    service_type: service_type.clone(),
+                    port,
+                    txt: vec![txt_for(group)],
+                    addrs: addrs.clone(),
                 }
-                .map_err(|e| RegistryError::Backend(format!("mDNS service info: {e}")))?;
-                names.push(info.get_fullname().to_owned());
-                self.daemon
-                    .register(info)
-                    .map_err(|e| RegistryError::Backend(format!("mDNS register: {e}")))?;
-            }
+            })
+            .collect())
+    }
+
+    /// Announces the current list of `server_key` (or withdraws it when empty); the future
+    /// sends the goodbyes of instances no longer needed.
+    fn publish(
+        &self,
+        state: &mut State,
+        server_key: &str,
+    ) -> Result<BoxFuture<'static, ()>, RegistryError> {
+        let instances = self.instances_for(state, server_key)?;
+        let old = state.published.remove(server_key).unwrap_or_default();
+        let names: Vec<String> = instances.iter().map(|i| i.name.clone()).collect();
+        for inst in instances {
+            self.responder.publish(inst);
         }
-        for stale in old.iter().filter(|n| !names.contains(n)) {
-            let _ = self.daemon.unregister(stale);
-        }
+        let goodbyes: Vec<_> = old
+            .iter()
+            .filter(|n| !names.contains(n))
+            .map(|n| self.responder.withdraw(n))
+            .collect();
         if !names.is_empty() {
             state.published.insert(server_key.to_owned(), names);
         }
-        Ok(())
+        Ok(Box::pin(async move {
+            for g in goodbyes {
+                g.await;
+            }
+        }))
     }
 }
 
@@ -110,12 +147,6 @@ fn parse_key(server_key: &str) -> Result<(Option<IpAddr>, u16), RegistryError> {
         .ok()
         .filter(|ip| !ip.is_unspecified());
     Ok((ip, port))
-}
-
-impl Drop for MdnsRegistrar {
-    fn drop(&mut self) {
-        let _ = self.daemon.shutdown();
-    }
 }
 
 impl std::fmt::Debug for MdnsRegistrar {
@@ -145,7 +176,11 @@ impl Registrar for MdnsRegistrar {
             None => list.push(entry),
         }
         let result = self.publish(&mut state, server_key);
-        Box::pin(async move { result })
+        drop(state);
+        Box::pin(async move {
+            result?.await;
+            Ok(())
+        })
     }
 
     fn unregister<'a>(
@@ -161,22 +196,27 @@ impl Registrar for MdnsRegistrar {
             }
         }
         let result = self.publish(&mut state, server_key);
-        Box::pin(async move { result })
+        drop(state);
+        Box::pin(async move {
+            result?.await;
+            Ok(())
+        })
     }
 
     fn close(&self) -> BoxFuture<'_, Result<(), RegistryError>> {
-        let names: Vec<String> = {
+        let goodbyes: Vec<_> = {
             let mut state = self.state();
             state.services.clear();
-            state.published.drain().flat_map(|(_, n)| n).collect()
+            state.published.clear();
+            self.responder
+                .published()
+                .iter()
+                .map(|n| self.responder.withdraw(n))
+                .collect()
         };
-        let waits: Vec<_> = names
-            .iter()
-            .filter_map(|n| self.daemon.unregister(n).ok())
-            .collect();
         Box::pin(async move {
-            for w in waits {
-                let _ = tokio::time::timeout(Duration::from_secs(2), w.recv_async()).await;
+            for g in goodbyes {
+                let _ = tokio::time::timeout(Duration::from_secs(2), g).await;
             }
             Ok(())
         })

@@ -6,14 +6,16 @@
 //! outer test is skipped with a message, or fails when `FASTRPC_REQUIRE_INFRA=1`.
 
 use fastrpc_discovery::{Discovery, Registrar, RegistryUrl, ServerList};
+use fastrpc_registry_mdns::wire::{browse_query, parse_query, parse_response};
 use fastrpc_registry_mdns::{
-    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, discovery_from_url, registrar_from_url,
-    txt_for,
+    MdnsDiscovery, MdnsOptions, MdnsRegistrar, ServiceMeta, browse, discovery_from_url,
+    registrar_from_url, txt_for,
 };
 use fastrpc_server::{Context, RegistrarPlugin, Server, ServerHandle, ServiceError};
 use fastrpc_xclient::{FailMode, SelectMode, XClient, XClientOptions};
-use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo, TxtProperty};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +29,8 @@ const INNER: &[&str] = &[
     "inner_responder_restart_while_calls_go_on_fails_no_call",
     "inner_layout_matches_go_byte_for_byte",
     "inner_go_layout_announced_by_hand_is_discovered",
+    "inner_python_zeroconf_and_fastrpc_find_each_other",
+    "inner_tcp_form_is_a_separate_type",
 ];
 const FAST: &str = "interval=1s&timeout=500ms";
 const WAIT: Duration = Duration::from_secs(30);
@@ -310,7 +314,7 @@ async fn inner_responder_restart_while_calls_go_on_fails_no_call() {
             }
         })
     };
-    // Gone for less than two browse cycles (1.5 s each here), probing included: never
+    // Gone for less than two browse cycles (1.5 s each here): never
     // dropped. (Gone for longer, it is indistinguishable from a dead server.)
     drop(reg);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -330,8 +334,9 @@ async fn inner_responder_restart_while_calls_go_on_fails_no_call() {
     server.shutdown(Duration::from_secs(5)).await;
 }
 
-/// The TXT string on the wire, read with a plain mdns-sd browser, compared with what Go's
-/// `MDNSRegisterPlugin` writes for the same service.
+/// The TXT string on the wire, read by a one-shot querier (a plain UDP socket on an
+/// ephemeral port, answered by unicast), compared with what Go's `MDNSRegisterPlugin`
+/// writes for the same service; the type is Go's `_rpcxservices.local.`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
 async fn inner_layout_matches_go_byte_for_byte() {
@@ -346,80 +351,236 @@ async fn inner_layout_matches_go_byte_for_byte() {
     reg.register("tcp@127.0.0.1:8972", "Arith", "weight=10&group=g1")
         .await
         .unwrap();
-    let browser = ServiceDaemon::new().unwrap();
-    browser
-        .enable_interface(mdns_sd::IfKind::LoopbackV4)
-        .unwrap();
-    let events = browser.browse("_rpcxservices._tcp.local.").unwrap();
-    let info = tokio::time::timeout(WAIT, async {
+    let querier = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let query = browse_query("_rpcxservices.local.").unwrap();
+    let found = tokio::time::timeout(WAIT, async {
+        let mut buf = vec![0; 9001];
         loop {
-            if let ServiceEvent::ServiceResolved(info) = events.recv_async().await.unwrap() {
-                break info;
+            querier.send_to(&query, "224.0.0.251:5353").await.unwrap();
+            let got = tokio::time::timeout(Duration::from_secs(1), querier.recv(&mut buf)).await;
+            let Ok(Ok(n)) = got else { continue };
+            let found = parse_response(&buf[..n], "_rpcxservices.local.", 16).unwrap();
+            if let Some(f) = found.into_iter().find(|f| f.txt.is_some()) {
+                break f;
             }
         }
     })
     .await
-    .expect("resolved");
-    assert_eq!(info.get_fullname(), "layout-8972._rpcxservices._tcp.local.");
-    assert_eq!(info.get_port(), 8972);
-    let props: Vec<&TxtProperty> = info.get_properties().iter().collect();
-    assert_eq!(props.len(), 1, "one TXT string");
-    assert_eq!(props[0].val(), None);
+    .expect("answered");
+    assert_eq!(found.name, "layout-8972._rpcxservices.local");
+    assert_eq!(found.port, Some(8972));
+    assert_eq!(found.host.as_deref(), Some("layout-8972.local"));
+    assert_eq!(found.addrs, [Ipv4Addr::LOCALHOST]);
     assert_eq!(
-        props[0].key(),
-        "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D10%5Cu0026group%3Dg1%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D"
+        found.txt.unwrap(),
+        [
+            "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D10%5Cu0026group%3Dg1%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D"
+        ]
     );
-    let _ = browser.shutdown();
     reg.close().await.unwrap();
 }
 
-/// An instance announced by hand with Go's TXT string (two services, as one Go server with
-/// two services announces them) is discovered; only the discovery's own service is kept.
+/// A stand-in for a Go rpcx server's zeroconf responder: answers every browse of
+/// `_rpcxservices.local.` with Go's message from the golden file (built by dnspython).
+fn go_responder(answer: Vec<u8>) -> tokio::task::JoinHandle<()> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket.set_reuse_port(true).unwrap();
+    socket
+        .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5353)).into())
+        .unwrap();
+    socket
+        .join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &Ipv4Addr::LOCALHOST)
+        .unwrap();
+    socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let socket = tokio::net::UdpSocket::from_std(socket.into()).unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0; 9001];
+        loop {
+            let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+            let asks = parse_query(&buf[..n]).unwrap_or_default();
+            if asks
+                .iter()
+                .any(|q| q.name == "_rpcxservices.local" && q.qtype == 12)
+            {
+                socket.send_to(&answer, "224.0.0.251:5353").await.unwrap();
+            }
+        }
+    })
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    let hex = include_str!("golden/zeroconf_shapes.txt")
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Go's answer to a browse (two services of host `gohost` on port 8972, as one Go server
+/// with two services announces them) is discovered; only the discovery's own service is
+/// kept, and it is called.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
 async fn inner_go_layout_announced_by_hand_is_discovered() {
     if !inside_namespace() {
         return;
     }
-    let server = serve("go-layout", "Who").await;
-    let key = key_of(&server);
-    let txt = txt_for(&[
-        ServiceMeta {
-            service: "Who".into(),
-            meta: "weight=7&group=go".into(),
-            service_address: key.clone(),
-        },
-        ServiceMeta {
-            service: "Other".into(),
-            meta: String::new(),
-            service_address: "tcp@127.0.0.1:1".into(),
-        },
-    ]);
-    assert!(txt.len() <= 255);
-    let responder = ServiceDaemon::new().unwrap();
-    responder
-        .enable_interface(mdns_sd::IfKind::LoopbackV4)
+    // The namespace has its own ports: the golden message's 127.0.0.1:8972 is free here.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8972")
+        .await
         .unwrap();
-    let port = server.local_addr().port();
-    let info = ServiceInfo::new(
-        "_rpcxservices._tcp.local.",
-        "gohost",
-        "gohost.local.",
-        "127.0.0.1",
-        port,
-        vec![TxtProperty::from(txt.as_str())],
-    )
-    .unwrap();
-    responder.register(info).unwrap();
+    let server = serve_on(listener, "go-layout", "Who", None);
+    let key = key_of(&server);
+    assert_eq!(key, "tcp@127.0.0.1:8972");
+    let responder = go_responder(golden("browse_answer"));
     let d = discovery("Who").await;
     let mut rx = d.watch();
-    wait_list(&mut rx, "hand-made entry", |l| {
+    wait_list(&mut rx, "Go's entry", |l| {
         keys(l) == BTreeSet::from([key.clone()])
     })
     .await;
     assert_eq!(d.servers()[0].raw_metadata(), "weight=7&group=go");
     let xc = xclient("Who", &d);
     assert_eq!(names_seen(&xc, 3).await, set(&["go-layout"]));
-    let _ = responder.shutdown();
+    responder.abort();
+    server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// The Python (`FASTRPC_PYTHON`, else `python3`) if it has a python-zeroconf that can
+/// register a type without `_tcp` (`register_service(..., strict=False)`: 0.154 can,
+/// Debian 12's 0.47 cannot).
+fn python_with_zeroconf() -> Option<String> {
+    let python = std::env::var("FASTRPC_PYTHON").unwrap_or_else(|_| "python3".into());
+    let check = "import inspect, zeroconf; \
+        assert 'strict' in inspect.signature(zeroconf.Zeroconf.register_service).parameters";
+    let ok = Command::new(&python)
+        .args(["-c", check])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// An independent mDNS implementation on the link: python-zeroconf registers an instance
+/// of Go's `_rpcxservices.local.` with rpcx's TXT layout, which our discovery finds and
+/// calls; and it resolves the instance our registrar announces, reading our TXT string.
+/// Skipped with a message when no Python with `zeroconf` is found (set FASTRPC_PYTHON).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
+async fn inner_python_zeroconf_and_fastrpc_find_each_other() {
+    if !inside_namespace() {
+        return;
+    }
+    let Some(python) = python_with_zeroconf() else {
+        eprintln!(
+            "skipped: no Python with a python-zeroconf that takes strict=False \
+             (pip install zeroconf; set FASTRPC_PYTHON)"
+        );
+        return;
+    };
+    let py_server = serve("py", "Who").await;
+    let py_key = key_of(&py_server);
+    let py_txt = txt_for(&[ServiceMeta {
+        service: "Who".into(),
+        meta: "weight=3&group=py".into(),
+        service_address: py_key.clone(),
+    }]);
+    let ours = serve("ours", "Who").await;
+    let reg = MdnsRegistrar::new(MdnsOptions {
+        instance: "ours".into(),
+        ..MdnsOptions::default()
+    })
+    .unwrap();
+    reg.register(&key_of(&ours), "Who", "weight=1")
+        .await
+        .unwrap();
+    let our_port = ours.local_addr().port();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/pyzeroconf_peer.py"
+    );
+    let child = Command::new(&python)
+        .args([script, "20"])
+        .arg(py_server.local_addr().port().to_string())
+        .arg(&py_txt)
+        .arg(format!("ours-{our_port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let d = discovery("Who").await;
+    let mut rx = d.watch();
+    wait_list(&mut rx, "python-zeroconf's instance", |l| {
+        keys(l).contains(&py_key)
+    })
+    .await;
+    let entry = d
+        .servers()
+        .iter()
+        .find(|e| e.key() == py_key)
+        .cloned()
+        .unwrap();
+    assert_eq!(entry.raw_metadata(), "weight=3&group=py");
+    let output = output.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "found ours-{our_port}._rpcxservices.local. {our_port} {}",
+        txt_for(&[ServiceMeta {
+            service: "Who".into(),
+            meta: "weight=1".into(),
+            service_address: key_of(&ours),
+        }])
+    );
+    assert!(
+        stdout.lines().any(|l| l == expected),
+        "python-zeroconf did not resolve our instance; wanted `{expected}`:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    reg.close().await.unwrap();
+    ours.shutdown(Duration::from_secs(5)).await;
+    py_server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// `?service=_rpcxservices._tcp` (the RFC 6763 form) is found by a discovery of that form,
+/// and not by one of Go's type (the default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the network namespace made by mdns_tests_in_a_network_namespace"]
+async fn inner_tcp_form_is_a_separate_type() {
+    if !inside_namespace() {
+        return;
+    }
+    let tcp = "service=_rpcxservices._tcp";
+    let server = serve_registered(
+        "tcp-form",
+        "Who",
+        &format!("mdns://?instance=tcpform&{tcp}"),
+    )
+    .await;
+    let d = discovery_from_url(
+        &RegistryUrl::parse(&format!("mdns://?{FAST}&{tcp}")).unwrap(),
+        "Who",
+    )
+    .await
+    .unwrap();
+    let mut rx = d.watch();
+    wait_list(&mut rx, "the _tcp instance", |l| {
+        keys(l) == BTreeSet::from([key_of(&server)])
+    })
+    .await;
+    let go_type = browse(&MdnsOptions {
+        timeout: Duration::from_secs(1),
+        ..MdnsOptions::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        go_type.iter().all(|s| s.service_address != key_of(&server)),
+        "a browse of _rpcxservices.local. found a _tcp instance: {go_type:?}"
+    );
     server.shutdown(Duration::from_secs(5)).await;
 }
