@@ -4,7 +4,8 @@
 //! - `install`: installs what is missing of etcd, ZooKeeper, Redis, `protoc` (etcd-client's
 //!   build needs it, with the well-known `.proto` files of `libprotobuf-dev`) and iproute2
 //!   (`ip netns` for the mDNS tests), with a `policy-rc.d` that keeps the packages' own
-//!   services from starting. Fast when everything is there.
+//!   services from starting; and python-zeroconf in a venv under the target directory, the
+//!   other peer of the mDNS interop test (`FASTRPC_PYTHON`). Fast when everything is there.
 //! - `up`: installs, then starts long-running servers: one etcd and a three-member etcd
 //!   cluster, one ZooKeeper and a three-server ensemble, one Redis; data under a fresh
 //!   temporary directory; prints their URLs and writes them to `target/infra/env`.
@@ -49,7 +50,11 @@ pub(crate) fn main(args: &[String]) -> Result {
 /// is missing fails instead of skipping (CI must never pass by skipping).
 pub(crate) fn run_requiring_infra(program: &str, args: &[&str]) -> Result {
     eprintln!("\n==> FASTRPC_REQUIRE_INFRA=1 {program} {}", args.join(" "));
-    let status = Command::new(program)
+    let mut cmd = Command::new(program);
+    if venv_python().exists() {
+        cmd.env("FASTRPC_PYTHON", venv_python());
+    }
+    let status = cmd
         .args(args)
         .env("FASTRPC_REQUIRE_INFRA", "1")
         .status()
@@ -68,8 +73,50 @@ fn is_installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-/// Installs the missing packages (apt-get update once, then one install).
+/// The python-zeroconf the mDNS interop test runs as the other peer (Debian's is too old to
+/// register a type without `._tcp`).
+const ZEROCONF: &str = "zeroconf==0.154.0";
+
+/// The virtual environment holding [`ZEROCONF`], under the target directory.
+fn python_venv() -> PathBuf {
+    let dir = state_dir().with_file_name("pyvenv");
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// The venv's Python, for the tests (`FASTRPC_PYTHON`).
+pub(crate) fn venv_python() -> PathBuf {
+    python_venv().join("bin").join("python")
+}
+
+/// Makes the venv with python-zeroconf unless it is there already (pip reaches PyPI).
+fn install_python_zeroconf() -> Result {
+    let python = venv_python();
+    let ready = Command::new(&python)
+        .args(["-c", "import zeroconf"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ready {
+        return Ok(());
+    }
+    let venv = python_venv();
+    let venv = venv.to_string_lossy();
+    run("python3", &["-m", "venv", &venv])?;
+    let pip = format!("{venv}/bin/pip");
+    run(
+        &pip,
+        &["install", "-q", "--disable-pip-version-check", ZEROCONF],
+    )
+}
+
+/// Installs the missing packages (apt-get update once, then one install), and the
+/// python-zeroconf peer of the mDNS tests.
 pub(crate) fn install() -> Result {
+    install_packages()?;
+    install_python_zeroconf()
+}
+
+fn install_packages() -> Result {
     let missing: Vec<&str> = PACKAGES
         .iter()
         .copied()
