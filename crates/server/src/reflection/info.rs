@@ -39,7 +39,11 @@ pub struct MethodInfo {
     pub req: Option<Value>,
     /// The reply type as the method's source writes it (the `Ok` type of a `Result`), empty
     /// when unknown.
-    #[serde(rename = "ReplyName", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "ReplyName",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub reply_name: String,
     /// A JSON Schema of the reply as it travels (with `#[service(schema)]`).
     #[serde(rename = "Reply", default, skip_serializing_if = "Option::is_none")]

@@ -25,7 +25,10 @@ struct Answers {
 /// name; services without an entry are described by their method names.
 ///
 /// Returns false, changing nothing, when a service named `Reflection` is already there.
-pub(crate) fn install(services: &mut ServiceTable, described: &HashMap<String, ServiceInfo>) -> bool {
+pub(crate) fn install(
+    services: &mut ServiceTable,
+    described: &HashMap<String, ServiceInfo>,
+) -> bool {
     if services.contains_key(REFLECTION_SERVICE) {
         return false;
     }
@@ -88,15 +91,20 @@ fn describe<'a>(
 
 /// The reflection service as it describes itself.
 fn itself() -> ServiceInfo {
-    let method = |name: &str, doc: &str| {
-        MethodInfo::new(name, "Option<String>", "String").with_doc(doc)
-    };
+    let method =
+        |name: &str, doc: &str| MethodInfo::new(name, "Option<String>", "String").with_doc(doc);
     ServiceInfo::new(
         REFLECTION_SERVICE,
         module_path!(),
         vec![
-            method(GET_SERVICE, "The service named by the argument, as JSON text."),
-            method(GET_SERVICES, "Every service, as JSON text (the argument is ignored)."),
+            method(
+                GET_SERVICE,
+                "The service named by the argument, as JSON text.",
+            ),
+            method(
+                GET_SERVICES,
+                "Every service, as JSON text (the argument is ignored).",
+            ),
         ],
     )
 }
@@ -118,11 +126,18 @@ mod tests {
         let arith = table.entry("Arith".to_owned()).or_default();
         arith.insert("Mul".to_owned(), h.clone());
         arith.insert("Add".to_owned(), h.clone());
-        table.entry("Echo".to_owned()).or_default().insert("Echo".to_owned(), h);
+        table
+            .entry("Echo".to_owned())
+            .or_default()
+            .insert("Echo".to_owned(), h);
         let mut described = HashMap::new();
         described.insert(
             "Arith".to_owned(),
-            ServiceInfo::new("Arith", "app::arith", vec![MethodInfo::new("Mul", "Args", "Reply")]),
+            ServiceInfo::new(
+                "Arith",
+                "app::arith",
+                vec![MethodInfo::new("Mul", "Args", "Reply")],
+            ),
         );
         let a = answers(&table, &described);
         let all: Vec<ServiceInfo> = serde_json::from_str(&a.all).unwrap();
