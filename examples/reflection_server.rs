@@ -68,7 +68,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .reflection()
         .build();
     let running = server.serve(&addr).await?;
-    println!("serving Geometry, Clock and Reflection on {}", running.addr());
+    println!(
+        "serving Geometry, Clock and Reflection on {}",
+        running.addr()
+    );
     tokio::signal::ctrl_c().await?;
     running.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(())

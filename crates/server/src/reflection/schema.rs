@@ -27,6 +27,11 @@ pub fn schema_for<T: schemars::JsonSchema>() -> Value {
 pub trait SchemaFeatureDisabled {}
 
 /// Without the `schema` feature: does not compile when called (see the module docs).
+///
+/// ```compile_fail,E0277
+/// # #[derive(serde::Serialize)] struct Args;
+/// let schema = fastrpc_server::reflection::schema_for::<Args>();
+/// ```
 #[cfg(not(feature = "schema"))]
 #[allow(private_bounds)]
 pub fn schema_for<T: SchemaFeatureDisabled>() -> Value {
