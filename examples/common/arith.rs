@@ -236,10 +236,11 @@ impl Echo {
     }
 }
 
-/// A server offering `Arith` and `Echo`.
+/// A server offering `Arith` and `Echo` (and `Reflection`).
 #[allow(dead_code)]
 pub(crate) fn server() -> fastrpc::Server {
-    builder().build()
+    // With the reflection service, so `fastrpc describe` shows what it offers.
+    builder().reflection().build()
 }
 
 /// A server builder with `Arith` and `Echo`, for examples that add plugins or options.

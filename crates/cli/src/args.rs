@@ -35,6 +35,9 @@ pub(crate) enum Command {
     List(ListArgs),
     /// A proxy printing every frame both ways, decoded (rpcxdump).
     Dump(DumpArgs),
+    /// The services and methods a server offers, with argument and reply shapes (asked of
+    /// its reflection service; Go rpcx's reflection plugin answers too).
+    Describe(DescribeArgs),
     /// Print a completion script for a shell.
     Completions {
         /// The shell.
@@ -122,6 +125,21 @@ pub(crate) struct ListArgs {
     /// How long each heartbeat may take.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
     pub(crate) heartbeat_timeout: Duration,
+}
+
+/// `fastrpc describe`.
+#[derive(Debug, Args)]
+pub(crate) struct DescribeArgs {
+    /// `network@host:port` (or `host:port`) of the server.
+    pub(crate) addr: String,
+    /// Only this service.
+    pub(crate) service: Option<String>,
+    /// Auth token, sent as `__AUTH`.
+    #[arg(long)]
+    pub(crate) auth: Option<String>,
+    /// Call deadline (`500ms`, `5s`).
+    #[arg(long, short = 't', value_parser = humantime::parse_duration, default_value = "10s")]
+    pub(crate) timeout: Duration,
 }
 
 /// `fastrpc dump`.

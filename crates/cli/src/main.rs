@@ -4,6 +4,7 @@
 //! - `fastrpc bench ...`: closed-loop load with p50/p99/p99.9.
 //! - `fastrpc list REGISTRY_URL [Service]`: servers, metadata, heartbeat check.
 //! - `fastrpc dump --listen A --upstream B [--filter S.M]`: a proxy printing decoded frames.
+//! - `fastrpc describe ADDR [Service]`: services, methods and their shapes (reflection).
 //! - `fastrpc completions SHELL`: shell completions.
 //!
 //! Exit status: 0 on success, 1 on a local or connection failure, 2 on bad usage (clap),
@@ -16,6 +17,7 @@
 mod args;
 mod bench;
 mod call;
+mod describe;
 mod dump;
 mod list;
 mod payload;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => bench::run(a, output).await.map_err(CallFailure::Other),
             Command::List(a) => list::run(a, output).await.map_err(CallFailure::Other),
             Command::Dump(a) => dump::run(a, output).await.map_err(CallFailure::Other),
+            Command::Describe(a) => describe::run(a, output).await,
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,

@@ -166,6 +166,10 @@ pub use fastrpc_xclient::{
 
 /// The `bytes` crate, whose `Bytes` carries raw payloads and pushes.
 pub use bytes;
+/// The `schemars` crate, for `#[derive(JsonSchema)]` on the types of `#[service(schema)]`
+/// (feature `schema`).
+#[cfg(feature = "schema")]
+pub use fastrpc_server::reflection::schemars;
 /// The `prost` crate, for the messages inside [`Proto`].
 #[cfg(feature = "protobuf")]
 pub use prost;
@@ -182,6 +186,10 @@ mod doc_snippets {
     struct Protocol;
     #[doc = include_str!("../../../docs/REGISTRIES.md")]
     struct Registries;
+    /// Compiled with `schema` on: `cargo test -p fastrpc --features schema --doc`.
+    #[cfg(feature = "schema")]
+    #[doc = include_str!("../../../docs/REFLECTION.md")]
+    struct Reflection;
     #[doc = include_str!("../../../docs/TESTING.md")]
     struct Testing;
     #[doc = include_str!("../../../docs/XCLIENT.md")]

@@ -10,6 +10,7 @@ pub(crate) fn service_impl(
     krate: &Path,
     service_name: &str,
     specs: &[MethodSpec],
+    describe: TokenStream,
 ) -> TokenStream {
     let self_ty = &imp.self_ty;
     let entries = specs.iter().map(|m| handler_entry(m, krate));
@@ -24,6 +25,7 @@ pub(crate) fn service_impl(
                 #helpers
                 ::std::vec![#(#entries),*]
             }
+            #describe
         }
     }
 }

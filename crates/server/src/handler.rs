@@ -26,6 +26,12 @@ pub trait Service: Send + Sync + 'static {
     fn service_name(&self) -> &str;
     /// The methods, by rpcx method name (`Mul`).
     fn methods(self: Arc<Self>) -> Vec<(String, Arc<dyn Handler>)>;
+    /// What the [reflection service](crate::reflection) tells about this service: its
+    /// methods' argument and reply types (and JSON Schemas with `#[service(schema)]`).
+    /// `#[service]` implements it; `None` describes the methods by name only.
+    fn describe(&self) -> Option<crate::reflection::ServiceInfo> {
+        None
+    }
 }
 
 /// Makes a handler from an async function of a [`Context`] and an argument.

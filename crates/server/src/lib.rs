@@ -43,6 +43,7 @@ mod log_limit;
 mod options;
 mod panic;
 mod plugin;
+pub mod reflection;
 mod registrar;
 mod server;
 mod shared;

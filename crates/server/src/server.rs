@@ -4,12 +4,14 @@ use crate::budget::{BudgetUsage, ServerBudgets};
 use crate::conn::Registry;
 use crate::handler::{Service, handler_fn};
 use crate::log_limit::LogLimit;
+use crate::reflection::ServiceInfo;
 use crate::shared::{AuthFn, ServiceTable, Shared, State};
 use crate::shutdown::ShutdownReport;
 use crate::{Connection, Context, ServerOptions, ServerPlugin, ServiceError};
 use fastrpc_codec::Payload;
 use fastrpc_core::{Message, ServerAddr};
 use fastrpc_transport::network::NetworkError;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,9 @@ pub struct ServerBuilder {
     plugins: Vec<Arc<dyn ServerPlugin>>,
     auth: Option<Arc<AuthFn>>,
     opts: ServerOptions,
+    /// What `#[service]` told about its services, by registered name (for reflection).
+    described: HashMap<String, ServiceInfo>,
+    reflection: bool,
 }
 
 impl ServerBuilder {
@@ -68,6 +73,10 @@ impl ServerBuilder {
         metadata: &str,
     ) -> Self {
         let name = name.into();
+        if let Some(mut info) = service.describe() {
+            info.name = name.clone();
+            self.described.insert(name.clone(), info);
+        }
         let methods = self.services.entry(name.clone()).or_default();
         for (method, h) in Arc::new(service).methods() {
             methods.insert(method, h);
@@ -105,6 +114,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Enables the reflection service: `Reflection.GetServices` and `Reflection.GetService`,
+    /// as Go rpcx's reflection plugin names them, describing every registered service (see
+    /// [`reflection`](crate::reflection); `fastrpc describe` prints it). Ignored, with a
+    /// warning, when a service named `Reflection` is registered already.
+    pub fn reflection(mut self) -> Self {
+        self.reflection = true;
+        self
+    }
+
     /// Adds a plugin.
     pub fn plugin<P: ServerPlugin>(mut self, plugin: P) -> Self {
         self.plugins.push(Arc::new(plugin));
@@ -121,7 +139,14 @@ impl ServerBuilder {
     }
 
     /// Builds the server and tells the plugins about every service.
-    pub fn build(self) -> Server {
+    pub fn build(mut self) -> Server {
+        if self.reflection {
+            if crate::reflection::install(&mut self.services, &self.described) {
+                self.note_service(crate::reflection::REFLECTION_SERVICE.to_owned(), "");
+            } else {
+                tracing::warn!("a service named Reflection exists; the reflection service is off");
+            }
+        }
         for (name, meta) in &self.service_meta {
             for p in &self.plugins {
                 if let Err(e) = p.register(name, meta) {

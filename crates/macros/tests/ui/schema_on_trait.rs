@@ -1,0 +1,6 @@
+#[fastrpc::service(schema)]
+trait Remote {
+    async fn take(&self, args: u32) -> u32;
+}
+
+fn main() {}
