@@ -76,9 +76,12 @@ fn attr(span: &SpanData, key: &str) -> Option<String> {
         .map(|kv| kv.value.to_string())
 }
 
+/// A request's `service/method`, `traceparent` and `tracestate`, as read off the wire.
+type Seen = (String, Option<String>, Option<String>);
+
 /// Records the trace context metadata of every request as read off the wire.
 #[derive(Clone, Default)]
-struct WireTap(Arc<Mutex<Vec<(String, Option<String>, Option<String>)>>>);
+struct WireTap(Arc<Mutex<Vec<Seen>>>);
 
 impl ServerPlugin for WireTap {
     fn post_read_request(
