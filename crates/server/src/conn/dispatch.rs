@@ -38,7 +38,7 @@ pub(super) async fn handle_message(
     if *conn.shared().state.borrow() != State::Running {
         drop(in_flight);
         if !msg.header.is_oneway() {
-            batch.push(conn, &Message::error_reply(&msg, SHUTTING_DOWN));
+            batch.push(conn, &refusal(&msg, &sent_names, SHUTTING_DOWN));
         }
         return true;
     }
@@ -46,7 +46,7 @@ pub(super) async fn handle_message(
         tracing::debug!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
         drop(in_flight);
         if !msg.header.is_oneway() {
-            batch.push(conn, &Message::error_reply(&msg, reason));
+            batch.push(conn, &refusal(&msg, &sent_names, reason));
         }
         return false;
     }
@@ -86,7 +86,7 @@ fn screen(conn: &Connection, mut msg: Message, batch: &mut Batch) -> Screened {
             if !msg.header.is_oneway() {
                 batch.push(
                     conn,
-                    &Message::error_reply(&msg, fastrpc_core::errors::REQ_REACH_LIMIT),
+                    &refusal(&msg, &sent_names, fastrpc_core::errors::REQ_REACH_LIMIT),
                 );
             }
             return Screened::Answered;
@@ -111,6 +111,20 @@ fn screen(conn: &Connection, mut msg: Message, batch: &mut Batch) -> Screened {
         return Screened::Answered;
     }
     Screened::Request(msg, sent_names)
+}
+
+/// An error reply to a request refused before it ran, with the names the caller sent.
+fn refusal(
+    msg: &Message,
+    sent_names: &Option<(ByteStr, ByteStr)>,
+    text: impl Into<ByteStr>,
+) -> Message {
+    let mut reply = Message::error_reply(msg, text);
+    if let Some((path, method)) = sent_names {
+        reply.service_path = path.clone();
+        reply.service_method = method.clone();
+    }
+    reply
 }
 
 /// Runs the plugins' `rewrite_request`; returns the names the caller sent when they changed.
