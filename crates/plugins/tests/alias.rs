@@ -98,3 +98,56 @@ async fn unaliased_calls_are_untouched() {
     assert_eq!(&*reply.service_path, "Calc");
     srv.shutdown(std::time::Duration::from_secs(5)).await;
 }
+
+/// Counts `rewrite_request` calls; asks for them only when `opt_in`.
+struct CountingRewriter {
+    opt_in: bool,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl fastrpc_server::ServerPlugin for CountingRewriter {
+    fn rewrites_requests(&self) -> bool {
+        self.opt_in
+    }
+
+    fn rewrite_request(&self, _conn: &fastrpc_server::Connection, _msg: &mut Message) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn the_rewrite_hook_runs_only_for_plugins_that_ask() {
+    use std::sync::atomic::Ordering;
+    let asked = std::sync::Arc::default();
+    let silent = std::sync::Arc::default();
+    let srv = Server::builder()
+        .handler("Arith", "Mul", |_c: Context, p: Raw| async move {
+            Ok::<_, ServiceError>(p)
+        })
+        .plugin(CountingRewriter {
+            opt_in: true,
+            calls: std::sync::Arc::clone(&asked),
+        })
+        .plugin(CountingRewriter {
+            opt_in: false,
+            calls: std::sync::Arc::clone(&silent),
+        })
+        .build()
+        .serve_tcp("127.0.0.1:0")
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let reply = raw_call(&srv, "Arith", "Mul").await;
+        assert_eq!(&reply.payload[..], b"x");
+    }
+    let asked: &std::sync::atomic::AtomicUsize = &asked;
+    let silent: &std::sync::atomic::AtomicUsize = &silent;
+    assert_eq!(asked.load(Ordering::Relaxed), 3);
+    assert_eq!(silent.load(Ordering::Relaxed), 0);
+    // An alias plugin without aliases does not ask.
+    assert!(!fastrpc_server::ServerPlugin::rewrites_requests(
+        &AliasPlugin::new()
+    ));
+    srv.shutdown(std::time::Duration::from_secs(5)).await;
+}

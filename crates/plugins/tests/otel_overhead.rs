@@ -2,6 +2,7 @@
 //! measurement, not a check):
 //!
 //! `cargo test --release -p fastrpc-plugins --test otel_overhead -- --ignored --nocapture`
+//! (with `FASTRPC_OTEL_LEAN=1` for a layer without per-span location and thread attributes)
 //!
 //! Both servers run under the same subscriber: `tracing-opentelemetry`'s layer (INFO and up)
 //! over an SDK tracer provider with a batch exporter that counts and drops the spans, so the
@@ -78,8 +79,14 @@ async fn tracing_overhead_side_by_side() {
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(Discard(exported.clone()))
         .build();
+    // `FASTRPC_OTEL_LEAN=1`: without the source location, thread and busy/idle time
+    // attributes `tracing-opentelemetry` adds to every span by default.
+    let lean = std::env::var("FASTRPC_OTEL_LEAN").is_ok_and(|v| v == "1");
     let layer = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("overhead"))
+        .with_location(!lean)
+        .with_threads(!lean)
+        .with_tracked_inactivity(!lean)
         .with_filter(LevelFilter::INFO);
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).unwrap();
 
