@@ -5,7 +5,7 @@ use crate::budget::{ByteBudget, Charge};
 use crate::push_queue::{QueuedPush, RawPushReceiver};
 use crate::{ClientError, ClientOptions, ClientStats};
 use fastrpc_core::{ByteStr, Message};
-use fastrpc_transport::{FrameReader, Outbox, run_outbox_writer};
+use fastrpc_transport::{Counted, FrameReader, IoCounters, Outbox, run_outbox_writer};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +35,10 @@ pub(crate) struct Shared {
     /// Bytes of server pushes queued for the push receiver.
     pub(crate) pushes: Arc<ByteBudget>,
     pub(crate) pushes_dropped: AtomicU64,
+    /// Bytes and errors of the socket, for [`ClientStats`].
+    pub(crate) io: Arc<IoCounters>,
+    /// Calls sent, for [`ClientStats`].
+    calls: AtomicU64,
     pub(crate) push_rx: Mutex<Option<RawPushReceiver>>,
     pub(crate) opts: ClientOptions,
     pub(crate) auth: Option<ByteStr>,
@@ -59,6 +63,8 @@ impl Shared {
         let (push_tx, push_rx) = mpsc::channel::<QueuedPush>(opts.push_capacity.max(1));
         let pushes = ByteBudget::new(opts.max_push_bytes);
         let (closed_tx, _) = watch::channel(false);
+        let io = Arc::new(IoCounters::default());
+        let (r, w) = (Counted::new(r, io.clone()), Counted::new(w, io.clone()));
         let shared = Arc::new(Shared {
             pending: Mutex::new(FxHashMap::default()),
             closed: AtomicBool::new(false),
@@ -70,6 +76,8 @@ impl Shared {
             replies: ByteBudget::new(opts.max_pending_bytes),
             pushes: pushes.clone(),
             pushes_dropped: AtomicU64::new(0),
+            io,
+            calls: AtomicU64::new(0),
             push_rx: Mutex::new(Some(RawPushReceiver::new(push_rx, pushes))),
             auth: opts.auth_token.clone().map(ByteStr::from),
             peer: ByteStr::from(peer),
@@ -126,6 +134,11 @@ impl Shared {
             queued_bytes: self.outbox.queued_bytes(),
             push_queued_bytes: self.pushes.used(),
             pushes_dropped: self.pushes_dropped.load(Ordering::Relaxed),
+            bytes_read: IoCounters::get(&self.io.bytes_read),
+            bytes_written: IoCounters::get(&self.io.bytes_written),
+            calls: self.calls.load(Ordering::Relaxed),
+            read_errors: IoCounters::get(&self.io.read_errors),
+            write_errors: IoCounters::get(&self.io.write_errors),
         }
     }
 
@@ -208,6 +221,9 @@ impl Shared {
             seq
         };
         msg.header.seq = seq;
+        if !msg.header.is_heartbeat() {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+        }
         let mut guard = PendingGuard {
             shared: self,
             seq,
@@ -239,6 +255,7 @@ impl Shared {
         }
         let wire = msg.wire_payload()?;
         msg.header.seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let (ack_tx, ack_rx) = oneshot::channel();
         match self
             .outbox

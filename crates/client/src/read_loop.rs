@@ -6,7 +6,7 @@ use crate::budget::Charge;
 use crate::conn::{Shared, frame_len};
 use crate::push_queue::QueuedPush;
 use fastrpc_core::{Message, MessageStatusType, keys};
-use fastrpc_transport::{FrameReader, ReadError};
+use fastrpc_transport::{FrameReader, IoCounters, ReadError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::AsyncRead;
@@ -57,6 +57,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 error,
                 header: Some(h),
             }) if !error.is_fatal() => {
+                IoCounters::add(&shared.io.read_errors, 1);
                 // The bad frame was consumed; fail only the call it answered.
                 tracing::debug!(peer = %shared.peer, seq = h.seq, %error, "malformed reply");
                 let waiter = shared.pending.lock().unwrap().remove(&h.seq);
@@ -65,7 +66,12 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             Err(ReadError::Timeout) => break "idle timeout".into(),
-            Err(e) => break e.to_string().into(),
+            Err(e) => {
+                if matches!(e, ReadError::Protocol { .. }) {
+                    IoCounters::add(&shared.io.read_errors, 1);
+                }
+                break e.to_string().into();
+            }
         }
     };
     shared.shutdown(reason.clone());

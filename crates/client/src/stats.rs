@@ -1,6 +1,6 @@
 //! What a connection holds, from the client's own accounting.
 
-/// A snapshot of one connection's byte budgets, from [`Client::stats`](crate::Client::stats).
+/// A snapshot of one connection's byte budgets and counters (gorpc's `ConnStats`), from [`Client::stats`](crate::Client::stats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientStats {
@@ -24,4 +24,15 @@ pub struct ClientStats {
     pub push_queued_bytes: usize,
     /// Server pushes dropped because the push queue was full (without `push_blocking`).
     pub pushes_dropped: u64,
+    /// Bytes read from the connection since it opened (counted per read system call).
+    pub bytes_read: u64,
+    /// Bytes written to the connection since it opened (counted per write system call).
+    pub bytes_written: u64,
+    /// Calls sent (oneway ones included, heartbeats not).
+    pub calls: u64,
+    /// Failed reads: socket errors and replies that could not be decoded (a connection
+    /// that fails to connect has no `Client`, so connect errors are the caller's to count).
+    pub read_errors: u64,
+    /// Failed writes and flushes.
+    pub write_errors: u64,
 }

@@ -67,13 +67,15 @@ pub mod registry {
 }
 
 /// Governance and observability plugins (`fastrpc-plugins`): rate limits (feature
-/// `ratelimit`), access lists (feature `acl`), tower layers (feature `tower`) and metrics
-/// (feature `metrics`). See
-/// `docs/PLUGINS.md`.
+/// `ratelimit`), access lists (feature `acl`), aliases (feature `alias`), tower layers
+/// (feature `tower`), metrics (feature `metrics`) and OpenTelemetry tracing (feature `otel`).
+/// See `docs/PLUGINS.md`.
 #[cfg(any(
     feature = "ratelimit",
     feature = "acl",
+    feature = "alias",
     feature = "metrics",
+    feature = "otel",
     feature = "tower"
 ))]
 #[cfg_attr(
@@ -81,7 +83,9 @@ pub mod registry {
     doc(cfg(any(
         feature = "ratelimit",
         feature = "acl",
+        feature = "alias",
         feature = "metrics",
+        feature = "otel",
         feature = "tower"
     )))
 )]
@@ -89,12 +93,18 @@ pub mod plugins {
     /// Allow and deny lists of IPs and CIDR ranges (feature `acl`).
     #[cfg(feature = "acl")]
     pub use fastrpc_plugins::acl;
+    /// Methods served under alias names (feature `alias`).
+    #[cfg(feature = "alias")]
+    pub use fastrpc_plugins::alias;
     /// tower layers around handlers (feature `tower`).
     #[cfg(feature = "tower")]
     pub use fastrpc_plugins::layer;
     /// Prometheus metrics for servers and clients (feature `metrics`).
     #[cfg(feature = "metrics")]
     pub use fastrpc_plugins::metrics;
+    /// OpenTelemetry server and client spans (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub use fastrpc_plugins::otel;
     /// Token buckets on accepts, requests and client calls (feature `ratelimit`).
     #[cfg(feature = "ratelimit")]
     pub use fastrpc_plugins::ratelimit;
@@ -198,7 +208,9 @@ mod doc_snippets {
     #[cfg(all(
         feature = "ratelimit",
         feature = "acl",
+        feature = "alias",
         feature = "metrics",
+        feature = "otel",
         feature = "tower",
         feature = "http"
     ))]

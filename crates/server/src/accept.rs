@@ -6,6 +6,7 @@
 use crate::conn::Registry;
 use crate::log_limit::LogLimit;
 use crate::shared::{Shared, State};
+use crate::stats::Counters;
 use fastrpc_transport::network::{BoxStream, Listener};
 use std::future::Future;
 use std::io;
@@ -69,6 +70,7 @@ pub(crate) async fn accept_loop<L: Source>(
             Ok((r, w, peer)) => {
                 backoff = Duration::from_millis(5);
                 if !registry.try_admit(max) {
+                    Counters::one(&shared.counters.refused_connections);
                     // Refused at once: the connection closes as its halves drop.
                     if let Some(left_out) = refused_log.allow() {
                         tracing::warn!(%peer, max_connections = max, left_out, "connection refused: at the connection cap");
@@ -84,6 +86,7 @@ pub(crate) async fn accept_loop<L: Source>(
                 ));
             }
             Err(e) => {
+                Counters::one(&shared.counters.accept_errors);
                 // Like Go: back off on accept errors (out of fds, ...), 5 ms doubling to 1 s.
                 if let Some(left_out) = error_log.allow() {
                     tracing::warn!(error = %e, ?backoff, left_out, "accept failed");

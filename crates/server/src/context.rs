@@ -24,6 +24,9 @@ struct Inner {
     deadline: Option<Instant>,
     conn: Connection,
     response_metadata: Mutex<Metadata>,
+    /// The service path and method the caller sent, when a plugin rewrote them: the reply
+    /// carries these.
+    sent_names: Option<(ByteStr, ByteStr)>,
 }
 
 impl Context {
@@ -34,6 +37,7 @@ impl Context {
         metadata: Metadata,
         deadline: Option<Instant>,
         conn: Connection,
+        sent_names: Option<(ByteStr, ByteStr)>,
     ) -> Context {
         Context {
             inner: Arc::new(Inner {
@@ -44,6 +48,7 @@ impl Context {
                 deadline,
                 conn,
                 response_metadata: Mutex::new(Metadata::new()),
+                sent_names,
             }),
         }
     }
@@ -119,11 +124,22 @@ impl Context {
             .insert(key.into(), value.into());
     }
 
-    pub(crate) fn path_and_method(&self) -> (ByteStr, ByteStr) {
-        (
-            self.inner.service_path.clone(),
-            self.inner.service_method.clone(),
-        )
+    /// The service path and method the caller sent, when a plugin rewrote the request
+    /// (see [`ServerPlugin::rewrite_request`](crate::ServerPlugin::rewrite_request)); `None`
+    /// when they are those of [`Context::service_path`] and [`Context::service_method`].
+    pub fn sent_names(&self) -> Option<(&str, &str)> {
+        self.inner.sent_names.as_ref().map(|(p, m)| (&**p, &**m))
+    }
+
+    /// The names the reply carries: those the caller sent.
+    pub(crate) fn reply_names(&self) -> (ByteStr, ByteStr) {
+        match &self.inner.sent_names {
+            Some(names) => names.clone(),
+            None => (
+                self.inner.service_path.clone(),
+                self.inner.service_method.clone(),
+            ),
+        }
     }
 
     pub(crate) fn take_response_metadata(&self) -> Metadata {

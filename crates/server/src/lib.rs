@@ -48,6 +48,7 @@ mod registrar;
 mod server;
 mod shared;
 mod shutdown;
+mod stats;
 
 pub use budget::BudgetUsage;
 pub use conn::{Connection, PushError};
@@ -62,6 +63,7 @@ pub use registrar::RegistrarPlugin;
 pub use server::{Server, ServerBuilder, ServerHandle};
 pub use shared::AuthFn;
 pub use shutdown::ShutdownReport;
+pub use stats::ServerStats;
 
 pub use fastrpc_codec::{Payload, Proto, Raw};
 pub use fastrpc_core::{Message, Metadata, SerializeType};

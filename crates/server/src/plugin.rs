@@ -27,7 +27,8 @@ impl std::error::Error for PluginError {}
 
 /// Hooks into the server's life and request pipeline. Implement the ones you need.
 ///
-/// Order per message, as in rpcx: `post_read_request`, auth (skipped for heartbeats), then for
+/// Order per message, as in rpcx (with `rewrite_request` first, for plugins that ask for it):
+/// `post_read_request`, auth (skipped for heartbeats), then for
 /// a heartbeat `heartbeat_request` and the echo; otherwise `pre_handle_request`, the lookup,
 /// `pre_call`, the method, `post_call`, `pre_write_response`, the write, `post_write_response`.
 /// Hooks run on the connection's tasks: keep them short and non-blocking.
@@ -55,6 +56,19 @@ pub trait ServerPlugin: Send + Sync + 'static {
     }
     /// A connection closed.
     fn post_conn_close(&self, conn: &Connection) {}
+    /// True when this plugin rewrites requests with
+    /// [`rewrite_request`](Self::rewrite_request). Asked once, when the server is built: a
+    /// server whose plugins all answer false never makes the call, so the hook costs nothing
+    /// unless a plugin uses it.
+    fn rewrites_requests(&self) -> bool {
+        false
+    }
+    /// Rewrites a request right after it is read, before every other hook, auth and the
+    /// service lookup (rpcx's alias plugin does this in `PostReadRequest`); called only when
+    /// [`rewrites_requests`](Self::rewrites_requests) is true, for every message read,
+    /// heartbeats included. When the service path or method changes, the reply carries the
+    /// names the caller sent, so a caller matching replies by name sees its own.
+    fn rewrite_request(&self, conn: &Connection, msg: &mut Message) {}
     /// A frame was read (`Ok`) or failed to decode (`Err`, after which a fatal error closes
     /// the connection). An error from the hook rejects the request or closes the connection.
     fn post_read_request(
@@ -70,6 +84,21 @@ pub trait ServerPlugin: Send + Sync + 'static {
     /// value is ignored on the TCP path).
     fn pre_handle_request(&self, ctx: &Context) -> Result<(), ServiceError> {
         Ok(())
+    }
+    /// True when this plugin opens a span for each call with
+    /// [`call_span`](Self::call_span). Asked once, when the server is built; a server whose
+    /// plugins all answer false never calls it.
+    fn traces_calls(&self) -> bool {
+        false
+    }
+    /// The span a call runs in, for plugins that trace (OpenTelemetry): asked once the
+    /// request is in flight, before `pre_handle_request`. The first plugin that returns one
+    /// wins; otherwise the server's own `debug`-level `rpc.server` span is used. The lookup,
+    /// `pre_call`, the method (so a call the method makes becomes a child of this span) and
+    /// `post_call` run inside it, so `post_call` can record the outcome on
+    /// `tracing::Span::current()`.
+    fn call_span(&self, ctx: &Context) -> Option<tracing::Span> {
+        None
     }
     /// Before the method runs, with the (undecoded) argument payload. An error becomes the reply.
     fn pre_call(&self, ctx: &Context, payload: &bytes::Bytes) -> Result<(), ServiceError> {

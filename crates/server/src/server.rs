@@ -7,6 +7,7 @@ use crate::log_limit::LogLimit;
 use crate::reflection::ServiceInfo;
 use crate::shared::{AuthFn, ServiceTable, Shared, State};
 use crate::shutdown::ShutdownReport;
+use crate::stats::ServerStats;
 use crate::{Connection, Context, ServerOptions, ServerPlugin, ServiceError};
 use fastrpc_codec::Payload;
 use fastrpc_core::{Message, ServerAddr};
@@ -160,6 +161,18 @@ impl ServerBuilder {
             inner: Arc::new(Shared {
                 services: self.services,
                 service_meta: self.service_meta,
+                rewriters: self
+                    .plugins
+                    .iter()
+                    .filter(|p| p.rewrites_requests())
+                    .cloned()
+                    .collect(),
+                tracers: self
+                    .plugins
+                    .iter()
+                    .filter(|p| p.traces_calls())
+                    .cloned()
+                    .collect(),
                 plugins: self.plugins,
                 auth: self.auth,
                 budgets: ServerBudgets::new(&self.opts),
@@ -170,6 +183,7 @@ impl ServerBuilder {
                 in_flight: AtomicUsize::new(0),
                 drained: Notify::new(),
                 panic_log: LogLimit::new(Duration::from_secs(1)),
+                counters: Default::default(),
             }),
             conns: Arc::new(Registry::default()),
         }
@@ -315,6 +329,12 @@ impl Server {
             partial_frame_bytes: b.partial.used(),
             open_connections: self.conns.open(),
         }
+    }
+
+    /// The server's counters since it was built: bytes, calls, errors by kind, accepted and
+    /// open connections (gorpc's stats; no exporter needed).
+    pub fn stats(&self) -> ServerStats {
+        self.inner.counters.snapshot(self.conns.open())
     }
 
     /// Graceful shutdown (see [`Server::shutdown_report`]); true when it was complete: every

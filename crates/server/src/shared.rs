@@ -41,6 +41,10 @@ pub(crate) struct Shared {
     pub(crate) services: ServiceTable,
     pub(crate) service_meta: Vec<(String, String)>,
     pub(crate) plugins: Vec<Arc<dyn ServerPlugin>>,
+    /// The plugins that rewrite requests (most servers have none: the hook is then skipped).
+    pub(crate) rewriters: Vec<Arc<dyn ServerPlugin>>,
+    /// The plugins that open a span per call (most servers have none).
+    pub(crate) tracers: Vec<Arc<dyn ServerPlugin>>,
     pub(crate) auth: Option<Arc<AuthFn>>,
     pub(crate) opts: ServerOptions,
     pub(crate) push_seq: AtomicU64,
@@ -50,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) drained: Notify,
     pub(crate) budgets: ServerBudgets,
+    /// The counters behind `Server::stats`.
+    pub(crate) counters: crate::stats::Counters,
     /// One line per second at most for handler panics.
     pub(crate) panic_log: LogLimit,
 }

@@ -15,6 +15,7 @@
 //! are the crates tokio itself is built on.
 
 mod budget;
+mod counted;
 #[cfg(feature = "http")]
 pub mod http_connect;
 pub mod network;
@@ -26,6 +27,7 @@ pub mod tcp;
 mod writer;
 
 pub use budget::ByteBudget;
+pub use counted::{Counted, IoCounters};
 pub use outbox::{Outbox, OutboxClosed, run_outbox_writer};
 pub use reader::{FrameReader, MIN_READ, ReadError};
 pub use writer::{Held, WriteAccount, WriteQueue, WriterOptions};

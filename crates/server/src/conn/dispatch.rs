@@ -6,9 +6,10 @@ use super::handle::Connection;
 use super::reply::{Batch, Done, InFlight};
 use crate::panic::{CatchPanic, panic_text};
 use crate::shared::{Shared, State};
+use crate::stats::Counters;
 use crate::{Context, DEADLINE_EXCEEDED, HandlerResult, SHUTTING_DOWN, ServiceError};
 use bytes::Bytes;
-use fastrpc_core::{Header, Message, MessageType, Metadata, keys};
+use fastrpc_core::{ByteStr, Header, Message, MessageType, Metadata, keys};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,11 +24,12 @@ pub(super) async fn handle_message(
     msg: Message,
     batch: &mut Batch,
 ) -> bool {
-    let msg = match screen(conn, msg, batch) {
-        Screened::Request(msg) => msg,
+    let (msg, sent_names) = match screen(conn, msg, batch) {
+        Screened::Request(msg, sent_names) => (msg, sent_names),
         Screened::Answered => return true,
         Screened::Close => return false,
     };
+    Counters::one(&conn.shared().counters.calls);
     // Count the request in flight *before* looking at the state: a shutdown that starts now
     // either sees this request and waits for it, or this request sees the shutdown. (Both
     // sides write, fence, then read.)
@@ -36,7 +38,7 @@ pub(super) async fn handle_message(
     if *conn.shared().state.borrow() != State::Running {
         drop(in_flight);
         if !msg.header.is_oneway() {
-            batch.push(conn, &Message::error_reply(&msg, SHUTTING_DOWN));
+            batch.push(conn, &refusal(&msg, &sent_names, SHUTTING_DOWN));
         }
         return true;
     }
@@ -44,7 +46,7 @@ pub(super) async fn handle_message(
         tracing::debug!(peer = %conn.peer_addr(), %reason, "auth failed; closing connection");
         drop(in_flight);
         if !msg.header.is_oneway() {
-            batch.push(conn, &Message::error_reply(&msg, reason));
+            batch.push(conn, &refusal(&msg, &sent_names, reason));
         }
         return false;
     }
@@ -52,14 +54,14 @@ pub(super) async fn handle_message(
         return false;
     };
     in_flight.permit = Some(permit);
-    run_inline_or_spawn(conn, in_flight, msg, batch);
+    run_inline_or_spawn(conn, in_flight, msg, sent_names, batch);
     true
 }
 
 /// What the read-side checks made of a message.
 enum Screened {
-    /// A request to run.
-    Request(Message),
+    /// A request to run, with the names the caller sent when a plugin rewrote them.
+    Request(Message, Option<(ByteStr, ByteStr)>),
     /// Answered (or ignored) without running anything.
     Answered,
     /// A plugin closed the connection.
@@ -67,8 +69,13 @@ enum Screened {
 }
 
 /// Plugins' `post_read_request`, responses sent to the server, and heartbeats.
-fn screen(conn: &Connection, msg: Message, batch: &mut Batch) -> Screened {
+fn screen(conn: &Connection, mut msg: Message, batch: &mut Batch) -> Screened {
     let shared = conn.shared();
+    let sent_names = if shared.rewriters.is_empty() {
+        None
+    } else {
+        rewrite(conn, &mut msg)
+    };
     match shared
         .plugins
         .iter()
@@ -79,7 +86,7 @@ fn screen(conn: &Connection, msg: Message, batch: &mut Batch) -> Screened {
             if !msg.header.is_oneway() {
                 batch.push(
                     conn,
-                    &Message::error_reply(&msg, fastrpc_core::errors::REQ_REACH_LIMIT),
+                    &refusal(&msg, &sent_names, fastrpc_core::errors::REQ_REACH_LIMIT),
                 );
             }
             return Screened::Answered;
@@ -103,7 +110,30 @@ fn screen(conn: &Connection, msg: Message, batch: &mut Batch) -> Screened {
         batch.push(conn, &echo);
         return Screened::Answered;
     }
-    Screened::Request(msg)
+    Screened::Request(msg, sent_names)
+}
+
+/// An error reply to a request refused before it ran, with the names the caller sent.
+fn refusal(
+    msg: &Message,
+    sent_names: &Option<(ByteStr, ByteStr)>,
+    text: impl Into<ByteStr>,
+) -> Message {
+    let mut reply = Message::error_reply(msg, text);
+    if let Some((path, method)) = sent_names {
+        reply.service_path = path.clone();
+        reply.service_method = method.clone();
+    }
+    reply
+}
+
+/// Runs the plugins' `rewrite_request`; returns the names the caller sent when they changed.
+fn rewrite(conn: &Connection, msg: &mut Message) -> Option<(ByteStr, ByteStr)> {
+    let sent = (msg.service_path.clone(), msg.service_method.clone());
+    for p in &conn.shared().rewriters {
+        p.rewrite_request(conn, msg);
+    }
+    (sent.0 != msg.service_path || sent.1 != msg.service_method).then_some(sent)
 }
 
 /// The auth function's verdict on the request's `__AUTH` token (none set: accepted).
@@ -133,8 +163,14 @@ async fn take_permit(
 
 /// Most handlers finish without waiting: poll once here and skip the task spawn. A handler
 /// that is not ready is spawned and polled again there, which registers its real waker.
-fn run_inline_or_spawn(conn: &Connection, in_flight: InFlight, msg: Message, batch: &mut Batch) {
-    let mut fut = Box::pin(execute(in_flight, msg));
+fn run_inline_or_spawn(
+    conn: &Connection,
+    in_flight: InFlight,
+    msg: Message,
+    sent_names: Option<(ByteStr, ByteStr)>,
+    batch: &mut Batch,
+) {
+    let mut fut = Box::pin(execute(in_flight, msg, sent_names));
     match fut
         .as_mut()
         .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
@@ -153,7 +189,11 @@ fn run_inline_or_spawn(conn: &Connection, in_flight: InFlight, msg: Message, bat
 }
 
 /// Runs one request through the pipeline to its reply.
-async fn execute(in_flight: InFlight, msg: Message) -> Done {
+async fn execute(
+    in_flight: InFlight,
+    msg: Message,
+    sent_names: Option<(ByteStr, ByteStr)>,
+) -> Done {
     let conn = &in_flight.conn;
     let shared = conn.shared();
     let Message {
@@ -174,28 +214,46 @@ async fn execute(in_flight: InFlight, msg: Message) -> Done {
         metadata,
         deadline,
         conn.clone(),
+        sent_names,
     );
 
     // One span per call (free when no subscriber listens at debug level), closed by an event
     // with the outcome.
-    let span = tracing::debug_span!(
-        "rpc.server",
-        service = ctx.service_path(),
-        method = ctx.service_method(),
-        peer = conn.peer_addr(),
-        seq = header.seq,
-    );
+    let span = shared
+        .tracers
+        .iter()
+        .find_map(|p| p.call_span(&ctx))
+        .unwrap_or_else(|| {
+            tracing::debug_span!(
+                "rpc.server",
+                service = ctx.service_path(),
+                method = ctx.service_method(),
+                peer = conn.peer_addr(),
+                seq = header.seq,
+            )
+        });
     let result = run_handler(shared, &ctx, payload, deadline)
         .instrument(span.clone())
         .await;
     match &result {
         Ok(_) => tracing::debug!(parent: &span, outcome = "ok", "call finished"),
-        Err(e) => tracing::debug!(parent: &span, outcome = "error", error = %e, "call finished"),
+        Err(e) => {
+            Counters::one(&shared.counters.handler_errors);
+            tracing::debug!(parent: &span, outcome = "error", error = %e, "call finished")
+        }
     }
-    shared
-        .plugins
-        .iter()
-        .for_each(|p| p.post_call(&ctx, &result));
+    let post_call = || {
+        shared
+            .plugins
+            .iter()
+            .for_each(|p| p.post_call(&ctx, &result))
+    };
+    if shared.tracers.is_empty() {
+        post_call();
+    } else {
+        span.in_scope(post_call);
+    }
+    drop(span);
     if header.is_oneway() {
         return Done {
             in_flight,
@@ -211,7 +269,7 @@ async fn execute(in_flight: InFlight, msg: Message) -> Done {
 
 /// The reply message for a handler's result, as Go builds it.
 fn build_reply(shared: &Shared, ctx: &Context, header: Header, result: HandlerResult) -> Message {
-    let (service_path, service_method) = ctx.path_and_method();
+    let (service_path, service_method) = ctx.reply_names();
     let mut reply = Message {
         header: header.reply_header(),
         service_path,

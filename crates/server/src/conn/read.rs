@@ -5,6 +5,7 @@ use super::dispatch::handle_message;
 use super::handle::Connection;
 use super::reply::Batch;
 use crate::shared::State;
+use crate::stats::Counters;
 use fastrpc_core::{Header, Message, MessageType, ProtocolError};
 use fastrpc_transport::{FrameReader, ReadError};
 use std::sync::Arc;
@@ -67,12 +68,14 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             Ok(Some(msg)) => msg,
             Ok(None) => break,
             Err(ReadError::Protocol { error, header }) => {
+                Counters::one(&shared.counters.io.read_errors);
                 if answer_bad_frame(conn, error, header, &mut batch) {
                     continue;
                 }
                 break;
             }
             Err(ReadError::Timeout) => {
+                Counters::one(&shared.counters.io.read_errors);
                 tracing::debug!(peer = %conn.peer_addr(), "frame not complete within the frame time limit");
                 break;
             }

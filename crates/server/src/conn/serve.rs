@@ -6,7 +6,8 @@ use super::handle::{ConnInner, Connection};
 use super::read::read_loop;
 use super::registry::Registry;
 use crate::shared::{Shared, State};
-use fastrpc_transport::{ByteBudget, FrameReader, WriteQueue, WriterOptions};
+use crate::stats::Counters;
+use fastrpc_transport::{ByteBudget, Counted, FrameReader, WriteQueue, WriterOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -24,6 +25,8 @@ pub(crate) async fn serve<R, W>(
     W: AsyncWrite + Send + Unpin + 'static,
 {
     let _admitted = Admitted(&registry);
+    let io = &shared.counters.io;
+    let (r, w) = (Counted::new(r, io.clone()), Counted::new(w, io.clone()));
     let opts = &shared.opts;
     let wopts = WriterOptions {
         write_timeout: opts.write_timeout,
@@ -45,8 +48,10 @@ pub(crate) async fn serve<R, W>(
         }),
     };
     if !shared.plugins.iter().all(|p| p.post_conn_accept(&conn)) {
+        Counters::one(&shared.counters.refused_connections);
         return;
     }
+    Counters::one(&shared.counters.accepted_connections);
     registry.insert(&conn);
     tracing::debug!(peer = %conn.peer_addr(), id = conn.id(), "connection accepted");
 
