@@ -4,6 +4,7 @@
 //! - `fastrpc bench ...`: closed-loop load with p50/p99/p99.9.
 //! - `fastrpc list REGISTRY_URL [Service]`: servers, metadata, heartbeat check.
 //! - `fastrpc dump --listen A --upstream B [--filter S.M]`: a proxy printing decoded frames.
+//! - `fastrpc ui --registry URL --listen 127.0.0.1:8080`: a web dashboard for a registry.
 //! - `fastrpc completions SHELL`: shell completions.
 //!
 //! Exit status: 0 on success, 1 on a local or connection failure, 2 on bad usage (clap),
@@ -11,7 +12,8 @@
 //!
 //! Dependencies: clap (+ clap_complete) for the grammar and completions, indicatif for the
 //! progress bar, hdrhistogram for percentiles, humantime for durations, anyhow for one-line
-//! errors; all maintained and permissively licensed.
+//! errors; axum (already the workspace's HTTP server, in the Consul emulator) serves the
+//! dashboard; all maintained and permissively licensed.
 
 mod args;
 mod bench;
@@ -20,6 +22,7 @@ mod dump;
 mod list;
 mod payload;
 mod target;
+mod ui;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => bench::run(a, output).await.map_err(CallFailure::Other),
             Command::List(a) => list::run(a, output).await.map_err(CallFailure::Other),
             Command::Dump(a) => dump::run(a, output).await.map_err(CallFailure::Other),
+            Command::Ui(a) => ui::run(a).await.map_err(CallFailure::Other),
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,
