@@ -96,6 +96,16 @@ impl Shared {
         result
     }
 
+    /// Runs one command; forgets the connection when it failed.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RegistryError> {
+        let mut c = self.connection().await?;
+        let result = conn::query::<T>(&mut c, cmd, self.opts.timeout).await;
+        if matches!(result, Err(RegistryError::Unavailable(_))) {
+            *self.conn.lock().await = None;
+        }
+        result
+    }
+
     /// Adds the writes of one entry (directories without expiry, the leaf with `ttl`).
     fn put_entry(&self, pipe: &mut redis::Pipeline, service: &str, key: &str, meta: &str) {
         let base = &self.opts.base_path;
@@ -275,8 +285,7 @@ impl Registrar for RedisRegistrar {
                 .arg(layout::encode_kv_pair(&leaf, metadata.as_bytes(), index))
                 .arg("XX")
                 .arg("KEEPTTL");
-            let mut c = s.connection().await?;
-            let done: Option<String> = conn::query(&mut c, &set, s.opts.timeout).await?;
+            let done: Option<String> = s.query(&set).await?;
             match done {
                 Some(_) => Ok(()),
                 None => Err(RegistryError::NotFound(leaf)),
@@ -290,7 +299,6 @@ impl Registrar for RedisRegistrar {
             let s = &self.shared;
             let prefix = format!("{}/", layout::normalize(&s.opts.base_path));
             let pattern = format!("{}*", layout::glob_escape(&prefix));
-            let mut c = s.connection().await?;
             let mut names = std::collections::BTreeSet::new();
             let mut cursor = 0u64;
             loop {
@@ -300,8 +308,7 @@ impl Registrar for RedisRegistrar {
                     .arg(&pattern)
                     .arg("COUNT")
                     .arg(100);
-                let (next, batch): (u64, Vec<String>) =
-                    conn::query(&mut c, &scan, s.opts.timeout).await?;
+                let (next, batch): (u64, Vec<String>) = s.query(&scan).await?;
                 for key in batch {
                     if let Some((service, server)) = key
                         .strip_prefix(prefix.as_str())

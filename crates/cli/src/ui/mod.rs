@@ -190,7 +190,7 @@ async fn api_services(State(app): State<Arc<App>>) -> Response {
         Ok(services) => Json(serde_json::json!({
             "registry": app.registry.url,
             "writable": app.registry.writable(),
-            "services": services,
+            "services": services.iter().map(registry::ServiceView::to_json).collect::<Vec<_>>(),
         }))
         .into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, format!("{e:#}")).into_response(),

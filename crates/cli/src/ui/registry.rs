@@ -32,7 +32,7 @@ pub(crate) struct Registry {
 }
 
 /// One server of a service, as the page shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServerView {
     /// `tcp@host:port`.
     pub(crate) key: String,
@@ -51,12 +51,41 @@ pub(crate) struct ServerView {
 }
 
 /// One service and its servers.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServiceView {
     /// The service path (empty for a `static://` list of servers).
     pub(crate) name: String,
     /// Its servers, by key.
     pub(crate) servers: Vec<ServerView>,
+}
+
+impl ServiceView {
+    /// As JSON, with the fields `fastrpc list -o json` uses for each server.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let servers: Vec<serde_json::Value> = self
+            .servers
+            .iter()
+            .map(|v| {
+                let custom: serde_json::Map<String, serde_json::Value> = v
+                    .custom
+                    .iter()
+                    .map(|(k, val)| (k.clone(), serde_json::Value::String(val.clone())))
+                    .collect();
+                serde_json::json!({
+                    "server": v.key,
+                    "metadata": v.metadata,
+                    "weight": v.weight,
+                    "group": v.groups,
+                    "state": if v.active { "active" } else { "inactive" },
+                    "custom": custom,
+                    "alive": v.health.is_ok(),
+                    "heartbeat_ms": v.health.as_ref().ok(),
+                    "error": v.health.as_ref().err(),
+                })
+            })
+            .collect();
+        serde_json::json!({ "service": self.name, "servers": servers })
+    }
 }
 
 impl Registry {
