@@ -15,9 +15,10 @@ use tokio::task::JoinHandle;
 ///
 /// Each service is written as three keys (`rpcx-protocol.md` §5.4): the base path
 /// (`rpcx_path`) and the service (its name) without expiry, and the server entry with an
-/// expiry of `ttl`. A background task writes every entry again each `interval` (which also
-/// puts back what a restarted Redis lost); while Redis is unreachable it retries with
-/// backoff. [`close`](Registrar::close) deletes the entries; dropping the registrar without
+/// expiry of `ttl`. A background task renews every entry's expiry each `interval` and writes
+/// back any entry that is missing (what a restarted Redis lost), keeping the value of one that
+/// is there (rpcx-ui's rewrites survive, as with Go's plugin); while Redis is unreachable it
+/// retries with backoff. [`close`](Registrar::close) deletes the entries; dropping the registrar without
 /// closing it stops the refresh, and the entries expire after `ttl` (as when the process is
 /// killed).
 pub struct RedisRegistrar {
