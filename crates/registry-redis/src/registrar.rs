@@ -18,9 +18,9 @@ use tokio::task::JoinHandle;
 /// expiry of `ttl`. A background task renews every entry's expiry each `interval` and writes
 /// back any entry that is missing (what a restarted Redis lost), keeping the value of one that
 /// is there (rpcx-ui's rewrites survive, as with Go's plugin); while Redis is unreachable it
-/// retries with backoff. [`close`](Registrar::close) deletes the entries; dropping the registrar without
-/// closing it stops the refresh, and the entries expire after `ttl` (as when the process is
-/// killed).
+/// retries with backoff. [`close`](Registrar::close) deletes the entries; dropping the
+/// registrar without closing it stops the refresh, and the entries expire after `ttl` (as when
+/// the process is killed).
 pub struct RedisRegistrar {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
