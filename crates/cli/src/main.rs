@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             Command::Bench(a) => bench::run(a, output).await.map_err(CallFailure::Other),
             Command::List(a) => list::run(a, output).await.map_err(CallFailure::Other),
             Command::Dump(a) => dump::run(a, output).await.map_err(CallFailure::Other),
-            Command::Ui(a) => ui::run(a).await.map_err(CallFailure::Other),
+            Command::Ui(a) => ui::run(a, output).await.map_err(CallFailure::Other),
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,

@@ -16,7 +16,7 @@ mod page;
 mod query;
 mod registry;
 
-use crate::args::UiArgs;
+use crate::args::{Output, UiArgs};
 use anyhow::Context as _;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -39,8 +39,9 @@ struct App {
     call_timeout: Duration,
 }
 
-/// Runs the dashboard until Ctrl-C.
-pub(crate) async fn run(args: UiArgs) -> anyhow::Result<()> {
+/// Runs the dashboard until Ctrl-C. With `-o json` the URL is printed on stdout as
+/// `{"url": "http://127.0.0.1:8080/"}`.
+pub(crate) async fn run(args: UiArgs, output: Output) -> anyhow::Result<()> {
     let registry = Registry::open(&args.registry, args.services, args.heartbeat_timeout).await?;
     let app = Arc::new(App {
         registry,
@@ -58,7 +59,12 @@ pub(crate) async fn run(args: UiArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    eprintln!("fastrpc ui: serving http://{}/", listener.local_addr()?);
+    let url = format!("http://{}/", listener.local_addr()?);
+    match output {
+        // For scripts: where to point a browser, on stdout.
+        Output::Json => println!("{}", serde_json::json!({ "url": url })),
+        Output::Text => eprintln!("fastrpc ui: serving {url}"),
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
