@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The Debian packages the registry tests need.
+/// The Debian packages the registry, capture and browser tests need.
 const PACKAGES: &[&str] = &[
     "etcd-server",
     "etcd-client",
@@ -32,6 +32,9 @@ const PACKAGES: &[&str] = &[
     "iproute2",
     // tcpdump: the capture `fastrpc dump --pcap` is tested against.
     "tcpdump",
+    // chromium + chromium-driver: the browser `fastrpc ui` is tested in (WebDriver).
+    "chromium",
+    "chromium-driver",
 ];
 
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";

@@ -38,6 +38,8 @@ pub(crate) enum Command {
     /// The services and methods a server offers, with argument and reply shapes (asked of
     /// its reflection service; Go rpcx's reflection plugin answers too).
     Describe(DescribeArgs),
+    /// A web dashboard for a registry: servers, health, state and weight, calls from a form.
+    Ui(UiArgs),
     /// Print a completion script for a shell.
     Completions {
         /// The shell.
@@ -161,6 +163,29 @@ pub(crate) struct DumpArgs {
     /// Only frames of this `Service` or `Service.Method` (replies follow their requests).
     #[arg(long)]
     pub(crate) filter: Option<String>,
+}
+
+/// `fastrpc ui`.
+#[derive(Debug, Args)]
+pub(crate) struct UiArgs {
+    /// The registry URL (`etcd://127.0.0.1:2379/rpcx_test`, `redis://127.0.0.1:6379/rpcx_test`,
+    /// `zookeeper://...`, or a read-only `static://tcp@a:1,tcp@b:2`).
+    #[arg(long)]
+    pub(crate) registry: String,
+    /// Address to serve the dashboard on; port 0 picks one. The URL is printed on stderr.
+    /// There is no login: keep it on loopback or behind a proxy that authenticates.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+    /// A service to show (repeatable), besides those the registry lists. Needed for
+    /// registries that cannot list their services (static, p2p, dns, consul, mdns).
+    #[arg(long = "service", value_name = "SERVICE")]
+    pub(crate) services: Vec<String>,
+    /// How long each heartbeat of the health column may take.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub(crate) heartbeat_timeout: Duration,
+    /// Deadline of a call made from the page.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub(crate) call_timeout: Duration,
 }
 
 /// Wire serialization of the argument (`SerializeType`).

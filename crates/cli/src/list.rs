@@ -52,7 +52,7 @@ async fn futures_join<F: Future<Output = Result<Duration, String>> + Send + 'sta
 }
 
 /// Connects to `key` and times one heartbeat round trip.
-async fn heartbeat(key: String, timeout: Duration) -> Result<Duration, String> {
+pub(crate) async fn heartbeat(key: String, timeout: Duration) -> Result<Duration, String> {
     let opts = ClientOptions::default().connect_timeout(timeout);
     let client = Client::connect_with(&key, opts)
         .await

@@ -5,6 +5,7 @@
 //! - `fastrpc list REGISTRY_URL [Service]`: servers, metadata, heartbeat check.
 //! - `fastrpc dump --listen A --upstream B [--filter S.M]`: a proxy printing decoded frames.
 //! - `fastrpc describe ADDR [Service]`: services, methods and their shapes (reflection).
+//! - `fastrpc ui --registry URL --listen 127.0.0.1:8080`: a web dashboard for a registry.
 //! - `fastrpc completions SHELL`: shell completions.
 //!
 //! Exit status: 0 on success, 1 on a local or connection failure, 2 on bad usage (clap),
@@ -12,7 +13,8 @@
 //!
 //! Dependencies: clap (+ clap_complete) for the grammar and completions, indicatif for the
 //! progress bar, hdrhistogram for percentiles, humantime for durations, anyhow for one-line
-//! errors; all maintained and permissively licensed.
+//! errors; axum (already the workspace's HTTP server, in the Consul emulator) serves the
+//! dashboard; all maintained and permissively licensed.
 
 mod args;
 mod bench;
@@ -22,6 +24,7 @@ mod dump;
 mod list;
 mod payload;
 mod target;
+mod ui;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::List(a) => list::run(a, output).await.map_err(CallFailure::Other),
             Command::Dump(a) => dump::run(a, output).await.map_err(CallFailure::Other),
             Command::Describe(a) => describe::run(a, output).await,
+            Command::Ui(a) => ui::run(a, output).await.map_err(CallFailure::Other),
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,

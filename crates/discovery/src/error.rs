@@ -34,6 +34,12 @@ pub enum RegistryError {
     /// The registry answered with an error.
     #[error("registry error: {0}")]
     Backend(String),
+    /// The entry to change is not in the registry (the server is gone, or never registered).
+    #[error("no entry `{0}` in the registry")]
+    NotFound(String),
+    /// This registry cannot do what was asked (e.g. rewrite another server's entry).
+    #[error("this registry does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl RegistryError {

@@ -113,6 +113,34 @@ impl Registrar for MemoryRegistry {
         });
         Box::pin(async { Ok(()) })
     }
+
+    fn update_metadata<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        let found = self.with_table(|t| {
+            let slot = t.entries.get_mut(service)?.get_mut(server_key)?;
+            metadata.clone_into(slot);
+            t.publish(service);
+            Some(())
+        });
+        let result =
+            found.ok_or_else(|| RegistryError::NotFound(format!("{service}/{server_key}")));
+        Box::pin(async move { result })
+    }
+
+    fn services(&self) -> BoxFuture<'_, Result<Vec<String>, RegistryError>> {
+        let names = self.with_table(|t| {
+            t.entries
+                .iter()
+                .filter(|(_, servers)| !servers.is_empty())
+                .map(|(s, _)| s.clone())
+                .collect()
+        });
+        Box::pin(async move { Ok(names) })
+    }
 }
 
 /// The discovery of one service of a [`MemoryRegistry`].
@@ -148,8 +176,26 @@ mod tests {
         assert_eq!(d.servers().len(), 1);
         assert_eq!(d.servers()[0].weight(), 2);
         assert_eq!(d.clone_for_service("Echo").servers()[0].key(), "tcp@b:1");
+        assert_eq!(reg.services().await.unwrap(), ["Arith", "Echo"]);
         reg.unregister("tcp@a:1", "Arith").await.unwrap();
         rx.changed().await.unwrap();
         assert!(d.servers().is_empty());
+    }
+
+    #[tokio::test]
+    async fn metadata_is_rewritten_in_place_only_for_existing_entries() {
+        let reg = MemoryRegistry::new();
+        let d = reg.discovery("Arith");
+        let mut rx = d.watch();
+        reg.register("tcp@a:1", "Arith", "weight=2").await.unwrap();
+        rx.changed().await.unwrap();
+        reg.update_metadata("tcp@a:1", "Arith", "state=inactive&weight=2")
+            .await
+            .unwrap();
+        rx.changed().await.unwrap();
+        assert!(d.servers()[0].is_inactive());
+        let missing = reg.update_metadata("tcp@z:9", "Arith", "weight=1").await;
+        assert!(matches!(missing, Err(RegistryError::NotFound(_))));
+        assert_eq!(d.servers().len(), 1);
     }
 }

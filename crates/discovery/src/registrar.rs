@@ -41,6 +41,30 @@ pub trait Registrar: Send + Sync + 'static {
 
     /// Removes every entry this registrar published and stops its background work.
     fn close(&self) -> BoxFuture<'_, Result<(), RegistryError>>;
+
+    /// Rewrites the metadata of an entry already in the registry, whoever published it,
+    /// without taking it over: the entry keeps its owner's liveness (lease, expiry, session)
+    /// and is not refreshed or removed by this registrar. This is what rpcx-ui does to mark a
+    /// server `state=inactive` or change its `weight`; the owner's refresh keeps the new value,
+    /// as Go's registry plugins do.
+    ///
+    /// Fails with [`RegistryError::NotFound`] when the entry is not there, and by default
+    /// with [`RegistryError::Unsupported`].
+    fn update_metadata<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        let _ = (server_key, service, metadata);
+        Box::pin(async { Err(RegistryError::Unsupported("rewriting an entry's metadata")) })
+    }
+
+    /// The names of the services that have at least one server entry, sorted. By default
+    /// [`RegistryError::Unsupported`].
+    fn services(&self) -> BoxFuture<'_, Result<Vec<String>, RegistryError>> {
+        Box::pin(async { Err(RegistryError::Unsupported("listing services")) })
+    }
 }
 
 impl<R: Registrar + ?Sized> Registrar for std::sync::Arc<R> {
@@ -63,5 +87,18 @@ impl<R: Registrar + ?Sized> Registrar for std::sync::Arc<R> {
 
     fn close(&self) -> BoxFuture<'_, Result<(), RegistryError>> {
         (**self).close()
+    }
+
+    fn update_metadata<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        (**self).update_metadata(server_key, service, metadata)
+    }
+
+    fn services(&self) -> BoxFuture<'_, Result<Vec<String>, RegistryError>> {
+        (**self).services()
     }
 }

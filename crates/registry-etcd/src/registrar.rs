@@ -3,7 +3,7 @@
 use crate::EtcdOptions;
 use crate::error::{is_lease_not_found, timed_out, to_registry_error};
 use crate::layout::{BASE_PATH_VALUE, server_entry_key, service_key};
-use etcd_client::{Client, PutOptions};
+use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp};
 use fastrpc_discovery::Backoff;
 use fastrpc_discovery::{BoxFuture, Registrar, RegistryError};
 use std::collections::BTreeMap;
@@ -336,6 +336,65 @@ impl Registrar for EtcdRegistrar {
                 }
             }
             first_error.map_or(Ok(()), Err)
+        })
+    }
+
+    /// rpcx-ui's write: a put of the new metadata on the entry's key. Unlike rpcx-ui, the
+    /// put keeps the key's lease (`ignore_lease`), so the entry still vanishes with its
+    /// server, and it is a transaction that writes only when the key exists.
+    fn update_metadata<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let key = server_entry_key(&inner.options.base_path, service, server_key);
+            let txn = Txn::new()
+                .when([Compare::version(key.as_str(), CompareOp::Greater, 0)])
+                .and_then([TxnOp::put(
+                    key.as_str(),
+                    metadata,
+                    Some(PutOptions::new().with_ignore_lease()),
+                )]);
+            let mut kv = inner.client.kv_client();
+            let resp = inner
+                .deadline("txn", kv.txn(txn))
+                .await
+                .map_err(to_registry_error)?;
+            if resp.succeeded() {
+                Ok(())
+            } else {
+                Err(RegistryError::NotFound(key))
+            }
+        })
+    }
+
+    /// The services with at least one server entry under the base path (a keys-only
+    /// prefix read).
+    fn services(&self) -> BoxFuture<'_, Result<Vec<String>, RegistryError>> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let prefix = format!("{}/", inner.options.base_path);
+            let mut kv = inner.client.kv_client();
+            let opts = GetOptions::new().with_prefix().with_keys_only();
+            let resp = inner
+                .deadline("get", kv.get(prefix.as_str(), Some(opts)))
+                .await
+                .map_err(to_registry_error)?;
+            let mut names: Vec<String> = resp
+                .kvs()
+                .iter()
+                .filter_map(|kv| {
+                    let rest = kv.key_str().ok()?.strip_prefix(prefix.as_str())?;
+                    let (service, server) = rest.split_once('/')?;
+                    (!service.is_empty() && !server.is_empty()).then(|| service.to_owned())
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            Ok(names)
         })
     }
 }

@@ -336,3 +336,60 @@ async fn unreachable_etcd_is_a_clear_unavailable_error() {
         fastrpc_discovery::RegistryError::InvalidUrl { .. }
     ));
 }
+
+/// rpcx-ui's write (`update_metadata`) from another registrar: the value changes in place on
+/// the owner's lease, the XClient drops the inactive server, the owner's refreshes keep it;
+/// a missing entry is `NotFound` and not created; `services` lists the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_rewritten_by_another_registrar_keeps_its_lease() {
+    let Some(etcd) = Etcd::single() else { return };
+    let u = url(&etcd, "/rpcx_test", "ttl=10s&interval=300ms");
+    let d = Arc::new(discovery_from_url(&u, SERVICE).await.unwrap());
+    let (a, a_key) = start_server(registrar_from_url(&u).await.unwrap(), "a").await;
+    let (b, _b_key) = start_server(registrar_from_url(&u).await.unwrap(), "b").await;
+    wait_list(&*d, WAIT, "servers a and b", |l| l.len() == 2).await;
+    let xc = xclient(d.clone());
+    let leaf = format!("/rpcx_test/{SERVICE}/{a_key}");
+    let exact = async |key: &str| {
+        raw(&etcd, key)
+            .await
+            .into_iter()
+            .find(|(k, _, _)| k == key.as_bytes())
+    };
+    let lease_before = exact(&leaf).await.unwrap().2;
+    assert_ne!(lease_before, 0);
+
+    let ui = registrar_from_url(&u).await.unwrap();
+    ui.update_metadata(&a_key, SERVICE, "group=test&state=inactive&weight=1")
+        .await
+        .unwrap();
+    wait_list(&*d, WAIT, "a inactive", |l| {
+        l.iter().any(|e| e.key() == a_key && e.is_inactive())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after = exact(&leaf).await.unwrap();
+    assert_eq!(after.1, b"group=test&state=inactive&weight=1");
+    assert_eq!(after.2, lease_before, "the entry left its server's lease");
+    for _ in 0..10 {
+        assert_eq!(xc.call::<_, String>("Am", &0u32).await.unwrap(), "b");
+    }
+
+    let missing = ui
+        .update_metadata("tcp@127.0.0.1:1", SERVICE, "weight=1")
+        .await;
+    assert!(
+        matches!(missing, Err(fastrpc_discovery::RegistryError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert!(
+        exact(&format!("/rpcx_test/{SERVICE}/tcp@127.0.0.1:1"))
+            .await
+            .is_none()
+    );
+    assert_eq!(ui.services().await.unwrap(), [SERVICE]);
+    ui.close().await.unwrap();
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+    wait_list(&*d, WAIT, "no server", |l| l.is_empty()).await;
+}

@@ -38,7 +38,9 @@
 //!
 //! # Outages
 //!
-//! * The registrar writes every entry again each `interval`; when a write fails it retries
+//! * Each `interval` the registrar renews every entry's expiry and writes back a missing one
+//!   (an entry still there keeps its value, which rpcx-ui may have rewritten, as with Go's
+//!   plugin); when a write fails it retries
 //!   with backoff (100 ms doubling, at most 5 s) and writes everything as soon as Redis
 //!   answers, so a restarted Redis that lost its data gets the entries back within one
 //!   retry. Entries of a killed server expire after `ttl`.

@@ -446,3 +446,70 @@ async fn clone_for_service_and_unreachable_redis() {
     let err = discovery_from_url(&url, "Who").await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
 }
+
+/// rpcx-ui's write (`update_metadata`) from another registrar: the entry changes in place,
+/// keeps its expiry, is seen by the discovery (and the XClient drops the inactive server),
+/// and survives the owner's refreshes; a missing entry is `NotFound`; `services` lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_rewritten_by_another_registrar_survives_refresh() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let path = format!("/rpcx_test?{FAST}");
+    let a = serve_registered("a", &redis, &path).await;
+    let b = serve_registered("b", &redis, &path).await;
+    let (ka, kb) = (key_of(&a), key_of(&b));
+    let d = discovery(&redis, &path).await;
+    let mut rx = d.watch();
+    wait_list(&mut rx, "both registered", |l| l.len() == 2).await;
+    let xc = xclient(&d);
+    assert_eq!(names_seen(&xc, 10).await, set(&["a", "b"]));
+
+    let ui = registrar(&redis, &path).await;
+    ui.update_metadata(&ka, "Who", "group=test&state=inactive&weight=1")
+        .await
+        .unwrap();
+    let inactive = |l: &ServerList| {
+        l.iter()
+            .any(|e| e.key() == ka && e.raw_metadata() == "group=test&state=inactive&weight=1")
+    };
+    wait_list(&mut rx, "a marked inactive", inactive).await;
+    // Several owner refreshes (300 ms) later the value is still the rewritten one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(inactive(&d.servers()), "{:?}", d.servers());
+    assert_eq!(names_seen(&xc, 10).await, set(&["b"]));
+    let leaf = format!("//rpcx_test/Who/{ka}");
+    let pttl: i64 = redis.cli(&["PTTL", &leaf]).parse().unwrap();
+    assert!(pttl > 0, "the entry lost its expiry: PTTL {pttl}");
+    let raw = redis.cli(&["GET", &leaf]);
+    assert!(
+        raw.starts_with(&format!(r#"{{"Key":"/rpcx_test/Who/{ka}","Value":""#)),
+        "{raw}"
+    );
+
+    let missing = ui
+        .update_metadata("tcp@127.0.0.1:1", "Who", "weight=1")
+        .await;
+    assert!(
+        matches!(missing, Err(fastrpc_discovery::RegistryError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(
+        redis.cli(&["EXISTS", "//rpcx_test/Who/tcp@127.0.0.1:1"]),
+        "0"
+    );
+    assert_eq!(ui.services().await.unwrap(), ["Who"]);
+
+    // A weight is rewritten the same way.
+    ui.update_metadata(&kb, "Who", "group=test&weight=9")
+        .await
+        .unwrap();
+    wait_list(&mut rx, "b re-weighted", |l| {
+        l.iter().any(|e| e.key() == kb && e.weight() == 9)
+    })
+    .await;
+    xc.close();
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+    wait_list(&mut rx, "all gone", |l| l.is_empty()).await;
+}

@@ -123,9 +123,16 @@ impl Inner {
         }
     }
 
-    /// Makes the leaf of one entry hold `metadata` in the right mode: kept (its data set if
-    /// it differs) when this session owns it, else deleted and created again.
-    async fn sync_leaf(&self, client: &Client, path: &str, metadata: &str) -> Result<(), ZkError> {
+    /// Makes the leaf of one entry hold `metadata` in the right mode: kept when this session
+    /// owns it (its data set if it differs, unless `keep_data`: a refresh keeps what rpcx-ui
+    /// or `fastrpc ui` wrote, as Go's plugin does), else deleted and created again.
+    async fn sync_leaf(
+        &self,
+        client: &Client,
+        path: &str,
+        metadata: &str,
+        keep_data: bool,
+    ) -> Result<(), ZkError> {
         let owner = if self.options.ephemeral() {
             client.session_id().0
         } else {
@@ -133,7 +140,7 @@ impl Inner {
         };
         match self.deadline(client.get_data(path)).await {
             Ok((data, stat)) if stat.ephemeral_owner == owner => {
-                if data != metadata.as_bytes() {
+                if !keep_data && data != metadata.as_bytes() {
                     self.deadline(client.set_data(path, metadata.as_bytes(), None))
                         .await?;
                 }
@@ -173,8 +180,13 @@ impl Inner {
             .await?;
         self.put_dir(client, &service_node(base, service), service)
             .await?;
-        self.sync_leaf(client, &server_node(base, service, server_key), metadata)
-            .await
+        self.sync_leaf(
+            client,
+            &server_node(base, service, server_key),
+            metadata,
+            false,
+        )
+        .await
     }
 
     /// Every entry checked; a missing leaf is written again with its directories.
@@ -182,7 +194,7 @@ impl Inner {
         let base = &self.options.base_path;
         for ((service, server_key), metadata) in self.entries() {
             let leaf = server_node(base, &service, &server_key);
-            match self.sync_leaf(client, &leaf, &metadata).await {
+            match self.sync_leaf(client, &leaf, &metadata, true).await {
                 Err(ZkError::NoNode) => {
                     tracing::info!(%service, %server_key, "zookeeper registrar: entry was missing; writing it again");
                     self.write_entry(client, &service, &server_key, &metadata)
@@ -358,6 +370,60 @@ impl Registrar for ZkRegistrar {
             // Dropping the last handle closes the session.
             drop(client);
             first_error.map_or(Ok(()), Err)
+        })
+    }
+
+    /// rpcx-ui's write: the leaf's data set to the new metadata. The node keeps its mode
+    /// and owner (an ephemeral leaf still vanishes with its server's session).
+    fn update_metadata<'a>(
+        &'a self,
+        server_key: &'a str,
+        service: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let guard = inner.client.lock().await;
+            let client = guard
+                .as_ref()
+                .ok_or_else(|| timed_out("update (no session)"))?;
+            let leaf = server_node(&inner.options.base_path, service, server_key);
+            match inner
+                .deadline(client.set_data(&leaf, metadata.as_bytes(), None))
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(ZkError::NoNode) => Err(RegistryError::NotFound(leaf)),
+                Err(e) => Err(inner.write_error(e)),
+            }
+        })
+    }
+
+    /// The children of the base path that have at least one server child.
+    fn services(&self) -> BoxFuture<'_, Result<Vec<String>, RegistryError>> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let guard = inner.client.lock().await;
+            let client = guard
+                .as_ref()
+                .ok_or_else(|| timed_out("list (no session)"))?;
+            let base = base_node(&inner.options.base_path);
+            let children = match inner.deadline(client.get_children(&base)).await {
+                Ok((children, _)) => children,
+                Err(ZkError::NoNode) => return Ok(Vec::new()),
+                Err(e) => return Err(to_registry_error(e)),
+            };
+            let mut names = Vec::new();
+            for child in children {
+                let dir = service_node(&inner.options.base_path, &child);
+                match inner.deadline(client.check_stat(&dir)).await {
+                    Ok(Some(stat)) if stat.num_children > 0 => names.push(child),
+                    Ok(_) | Err(ZkError::NoNode) => {}
+                    Err(e) => return Err(to_registry_error(e)),
+                }
+            }
+            names.sort();
+            Ok(names)
         })
     }
 }

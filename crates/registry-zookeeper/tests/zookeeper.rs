@@ -366,3 +366,54 @@ async fn unreachable_zookeeper_is_a_clear_unavailable_error() {
         fastrpc_discovery::RegistryError::InvalidUrl { .. }
     ));
 }
+
+/// rpcx-ui's write (`update_metadata`) from another registrar: the leaf's data changes in
+/// place (still ephemeral, same owner), is noticed, and survives the owner's refreshes; a
+/// missing leaf is `NotFound` and not created; `services` lists the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_rewritten_by_another_registrar_survives_refresh() {
+    let Some(zk) = ZooKeeper::single() else {
+        return;
+    };
+    let u = url(&zk, "/rpcx_test", "ttl=6s&interval=300ms");
+    let d = discovery_from_url(&u, SERVICE).await.unwrap();
+    let owner = ZkRegistrar::connect(ZkOptions::from_url(&u).unwrap())
+        .await
+        .unwrap();
+    owner
+        .register("tcp@127.0.0.1:1", SERVICE, "group=test&weight=1")
+        .await
+        .unwrap();
+    wait_list(&d, WAIT, "the entry", |l| l.len() == 1).await;
+
+    let ui = registrar_from_url(&u).await.unwrap();
+    ui.update_metadata(
+        "tcp@127.0.0.1:1",
+        SERVICE,
+        "group=test&state=inactive&weight=1",
+    )
+    .await
+    .unwrap();
+    wait_list(&d, WAIT, "inactive", |l| {
+        l.first().is_some_and(|e| e.is_inactive())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let c = raw_client(&zk).await;
+    let leaf = format!("/rpcx_test/{SERVICE}/tcp@127.0.0.1:1");
+    let (data, stat) = c.get_data(&leaf).await.unwrap();
+    assert_eq!(data, b"group=test&state=inactive&weight=1");
+    assert_eq!(stat.ephemeral_owner, owner.session_id().await.unwrap());
+
+    let missing = ui
+        .update_metadata("tcp@127.0.0.1:2", SERVICE, "weight=1")
+        .await;
+    assert!(
+        matches!(missing, Err(fastrpc_discovery::RegistryError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(ui.services().await.unwrap(), [SERVICE]);
+    ui.close().await.unwrap();
+    owner.close().await.unwrap();
+    wait_list(&d, WAIT, "nothing after close", |l| l.is_empty()).await;
+}
