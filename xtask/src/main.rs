@@ -9,6 +9,8 @@
 //! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
 //!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
 //! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
+//! - `plugin-bench`: the cost of metrics and tracing, with and without side by side (see
+//!   `plugin_bench.rs`).
 //! - `infra install | up | down`: real etcd, ZooKeeper and Redis for the registry tests
 //!   (see `infra.rs`); `ci` runs `infra install` first and the tests with
 //!   `FASTRPC_REQUIRE_INFRA=1`.
@@ -16,6 +18,7 @@
 mod fleet_bench;
 mod fuzz;
 mod infra;
+mod plugin_bench;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -34,9 +37,12 @@ fn main() -> ExitCode {
                 &cargo.iter().map(String::as_str).collect::<Vec<_>>(),
             )
         }
+        Some("plugin-bench") => plugin_bench::cargo_runs()
+            .iter()
+            .try_for_each(|args| run("cargo", args)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..] | infra <install|up|down>>"
+                "usage: cargo xtask <ci [--skip-lints] | bench [--short] [--mimalloc] [ARGS..] | fuzz [--smoke | --seconds N] [TARGET..] | fleet-bench [ARGS..] | plugin-bench | infra <install|up|down>>"
             );
             return ExitCode::from(2);
         }

@@ -122,7 +122,8 @@ pub(crate) struct BenchArgs {
 pub(crate) struct ListArgs {
     /// A registry URL (`static://tcp@a:1,tcp@b:2`, `p2p://tcp@a:1`, `dns://name:port`).
     pub(crate) registry: String,
-    /// The service to list (registries keep servers per service).
+    /// The service to list (registries keep servers per service); without it, every service
+    /// of a registry that can list them (etcd, ZooKeeper, Redis) with its servers.
     pub(crate) service: Option<String>,
     /// How long each heartbeat may take.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]

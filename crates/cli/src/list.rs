@@ -10,10 +10,69 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// How long to wait for a discovery that resolves in the background (DNS) to list anything.
 const FIRST_LIST_WAIT: Duration = Duration::from_secs(3);
 
-/// Runs `fastrpc list`.
+/// Runs `fastrpc list`: one service's servers, or, without a service, every service of a
+/// registry that can list its services (etcd, ZooKeeper, Redis), each with its servers.
 pub(crate) async fn run(args: ListArgs, output: Output) -> anyhow::Result<()> {
+    if args.service.is_none() {
+        if let Some(services) = registry_services(&args.registry).await? {
+            return list_all(&args, &services, output).await;
+        }
+    }
     let service = args.service.clone().unwrap_or_default();
-    let discovery = fastrpc::discovery::from_url(&args.registry, &service)
+    let rows = list_one(&args, &service).await?;
+    if output == Output::Json {
+        println!("{}", json!({ "service": service, "servers": rows }));
+        return Ok(());
+    }
+    print_table(&service, &rows);
+    Ok(())
+}
+
+/// The services a registry URL lists, or `None` when it cannot list them (static lists,
+/// p2p, DNS, Consul, mDNS): then the URL's own list is shown, as for one service.
+async fn registry_services(url: &str) -> anyhow::Result<Option<Vec<String>>> {
+    let Ok(registrar) = fastrpc::registry::from_url(url).await else {
+        return Ok(None);
+    };
+    let listed = registrar.services().await;
+    let _ = registrar.close().await;
+    match listed {
+        Ok(services) => Ok(Some(services)),
+        Err(fastrpc::registry::RegistryError::Unsupported(_)) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("listing the services of {url}"))),
+    }
+}
+
+/// Every service with its servers.
+async fn list_all(args: &ListArgs, services: &[String], output: Output) -> anyhow::Result<()> {
+    let mut all = Vec::with_capacity(services.len());
+    for service in services {
+        all.push((service.clone(), list_one(args, service).await?));
+    }
+    if output == Output::Json {
+        let services: Vec<Value> = all
+            .into_iter()
+            .map(|(service, rows)| json!({ "service": service, "servers": rows }))
+            .collect();
+        println!("{}", json!({ "services": services }));
+        return Ok(());
+    }
+    if all.is_empty() {
+        println!("(no services)");
+    }
+    for (i, (service, rows)) in all.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print_table(service, rows);
+    }
+    Ok(())
+}
+
+/// The servers of one service (all the URL gives when `service` is empty), each with its
+/// metadata and a heartbeat.
+async fn list_one(args: &ListArgs, service: &str) -> anyhow::Result<Vec<Value>> {
+    let discovery = fastrpc::discovery::from_url(&args.registry, service)
         .await
         .with_context(|| format!("opening registry {}", args.registry))?;
     let mut watch = discovery.watch();
@@ -26,17 +85,11 @@ pub(crate) async fn run(args: ListArgs, output: Output) -> anyhow::Result<()> {
         .iter()
         .map(|e| heartbeat(e.key().to_owned(), args.heartbeat_timeout));
     let health = futures_join(checks).await;
-    let rows: Vec<Value> = servers
+    Ok(servers
         .iter()
         .zip(health)
         .map(|(e, h)| server_json(e, h))
-        .collect();
-    if output == Output::Json {
-        println!("{}", json!({ "service": service, "servers": rows }));
-        return Ok(());
-    }
-    print_table(&service, &rows);
-    Ok(())
+        .collect())
 }
 
 /// Runs the checks concurrently, keeping their order.

@@ -49,3 +49,39 @@ fn text_output_marks_inactive_and_down() {
         "{text}"
     );
 }
+
+/// Without a service, a registry that can list its services shows every one with its servers.
+#[test]
+fn a_registry_url_without_a_service_lists_every_service() {
+    let Some(redis) = fastrpc_test_infra::RedisServer::start() else {
+        return;
+    };
+    let a = server();
+    let url = redis.url("/rpcx_list");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let registrar = rt.block_on(async {
+        let r = fastrpc::registry::from_url(&url).await.unwrap();
+        r.register(&a.addr, "Arith", "weight=3").await.unwrap();
+        r.register(&a.addr, "Echo", "").await.unwrap();
+        r
+    });
+    let v = json_ok(fastrpc().args(["list", "-o", "json", &url]));
+    let services = v["services"].as_array().expect("a list of services");
+    let names: Vec<&str> = services
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Arith", "Echo"], "{v}");
+    let arith = &services[0]["servers"][0];
+    assert_eq!(arith["server"], a.addr.as_str());
+    assert_eq!(arith["weight"], 3);
+    assert_eq!(arith["alive"], true);
+    // Text output: one block per service.
+    let out = fastrpc().args(["list", &url]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("service Arith") && text.contains("service Echo"),
+        "{text}"
+    );
+    rt.block_on(async { registrar.close().await.unwrap() });
+}

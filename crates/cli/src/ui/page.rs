@@ -103,13 +103,13 @@ fn service_card(h: &mut String, s: &ServiceView, writable: bool) {
     let _ = write!(
         h,
         r#"<section class="card" data-service="{n}"><h2>{t}<small>{up} of {all} active and answering</small></h2>
-<table><thead><tr><th>server</th><th>state</th><th>health</th><th>weight</th><th>group</th><th>metadata</th></tr></thead><tbody>"#,
+<table><thead><tr><th>server</th><th>state</th><th>health</th><th>load</th><th>weight</th><th>group</th><th>metadata</th></tr></thead><tbody>"#,
         n = esc(&s.name),
         t = esc(title),
         all = s.servers.len()
     );
     if s.servers.is_empty() {
-        h.push_str(r#"<tr><td colspan="6" class="empty">no servers</td></tr>"#);
+        h.push_str(r#"<tr><td colspan="7" class="empty">no servers</td></tr>"#);
     }
     for v in &s.servers {
         server_row(h, &s.name, v, writable);
@@ -150,6 +150,8 @@ fn server_row(h: &mut String, service: &str, v: &ServerView, writable: bool) {
         }
     }
     h.push_str("</td><td>");
+    load_cell(h, v);
+    h.push_str("</td><td>");
     if writable {
         let _ = write!(
             h,
@@ -164,6 +166,29 @@ fn server_row(h: &mut String, service: &str, v: &ServerView, writable: bool) {
         let _ = write!(h, r#"<span class="kv">{}={}</span> "#, esc(k), esc(val));
     }
     h.push_str("</td></tr>");
+}
+
+/// The server's call and connection rates, from rpcx's `calls` and `connections` metadata
+/// (mean per second since the server started; written by Go's registry plugins with metrics
+/// on and by `RegistrarPlugin::report_rates`), or a dash.
+fn load_cell(h: &mut String, v: &ServerView) {
+    let get = |key: &str| {
+        v.custom
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, val)| val.as_str())
+    };
+    match (get("calls"), get("connections")) {
+        (None, None) => h.push_str(r#"<span class="muted">—</span>"#),
+        (calls, conns) => {
+            let _ = write!(
+                h,
+                r#"<span class="load">{} calls/s · {} conns/s</span>"#,
+                esc(calls.unwrap_or("?")),
+                esc(conns.unwrap_or("?"))
+            );
+        }
+    }
 }
 
 fn call_card(h: &mut String, form: &CallForm, outcome: Option<&CallOutcome>, servers: &[&str]) {
@@ -236,5 +261,28 @@ mod tests {
         for raw in ["<b>", "<x", "<i>", "<down>", "<p>", "<n>"] {
             assert!(!html.contains(raw), "{raw} unescaped");
         }
+    }
+
+    #[test]
+    fn the_load_column_shows_rpcx_rates_from_the_metadata() {
+        let mut v = ServerView {
+            key: "tcp@h:1".into(),
+            metadata: String::new(),
+            weight: 1,
+            groups: vec![],
+            active: true,
+            custom: vec![
+                ("calls".into(), "12.50".into()),
+                ("connections".into(), "0.25".into()),
+            ],
+            health: Ok(1.0),
+        };
+        let mut h = String::new();
+        load_cell(&mut h, &v);
+        assert!(h.contains("12.50 calls/s · 0.25 conns/s"), "{h}");
+        v.custom.clear();
+        let mut h = String::new();
+        load_cell(&mut h, &v);
+        assert!(h.contains("—"), "{h}");
     }
 }
