@@ -316,32 +316,27 @@ async fn an_unknown_network_is_a_typed_error_on_both_sides() {
 
 #[tokio::test]
 async fn a_network_whose_feature_is_off_names_the_feature() {
-    // `reuseport` is one of rpcx's networks that is not built yet. The others count as off
-    // when they are not in the registry: Cargo unifies features across a workspace build, so
-    // another member (fastrpc-transport-http) may turn on `http` without the facade's feature.
+    // A network counts as off when it is not in the registry: Cargo unifies features across
+    // a workspace build, so another member (fastrpc-transport-http) may turn on `http`
+    // without the facade's feature.
     let registered = network::registered_networks();
-    let mut off = vec![("reuseport@127.0.0.1:1", "reuseport")];
+    let mut off = Vec::new();
     for (net, feature) in [
         ("quic", "quic"),
         ("kcp", "kcp"),
         ("ws", "ws"),
         ("wss", "ws"),
         ("http", "http"),
+        ("tls", "tls"),
+        ("reuseport", "reuseport"),
     ] {
+        assert_eq!(network::not_compiled_feature(net), Some(feature));
         if !registered.iter().any(|n| n == net) {
-            off.push((
-                match net {
-                    "quic" => "quic@127.0.0.1:1",
-                    "kcp" => "kcp@127.0.0.1:1",
-                    "ws" => "ws@127.0.0.1:1",
-                    "wss" => "wss@127.0.0.1:1",
-                    _ => "http@127.0.0.1:1",
-                },
-                feature,
-            ));
+            off.push((format!("{net}@127.0.0.1:1"), feature));
         }
     }
     for (addr, feature) in off {
+        let addr = addr.as_str();
         let err = Client::connect(addr).await.unwrap_err();
         let ClientError::Network(NetworkError::NotCompiled { feature: f, .. }) = &err else {
             panic!("{addr}: {err:?}");

@@ -47,6 +47,8 @@ mod registrar;
 mod server;
 mod shared;
 mod shutdown;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use budget::BudgetUsage;
 pub use conn::{Connection, PushError};

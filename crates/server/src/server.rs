@@ -24,6 +24,8 @@ use tokio::sync::{Notify, watch};
 pub struct Server {
     pub(crate) inner: Arc<Shared>,
     conns: Arc<Registry>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsSetting>,
 }
 
 impl std::fmt::Debug for Server {
@@ -44,6 +46,8 @@ pub struct ServerBuilder {
     plugins: Vec<Arc<dyn ServerPlugin>>,
     auth: Option<Arc<AuthFn>>,
     opts: ServerOptions,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsSetting>,
 }
 
 impl ServerBuilder {
@@ -120,6 +124,26 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS on every `tcp@` (and `tcp4@`, `tcp6@`) address of this server, as Go rpcx
+    /// does when a server has a `TLSConfig` (feature `tls`). A configuration rustls refuses
+    /// is reported when an address is served.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: fastrpc_transport::network::tls::ServerTls) -> Self {
+        self.tls = Some(crate::tls::TlsSetting::from_server_tls(&tls));
+        self
+    }
+
+    /// As [`ServerBuilder::tls`], with a rustls configuration built by the caller (feature
+    /// `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: Arc<fastrpc_transport::network::tls::rustls::ServerConfig>,
+    ) -> Self {
+        self.tls = Some(crate::tls::TlsSetting::Config(config));
+        self
+    }
+
     /// Builds the server and tells the plugins about every service.
     pub fn build(self) -> Server {
         for (name, meta) in &self.service_meta {
@@ -147,6 +171,8 @@ impl ServerBuilder {
                 panic_log: LogLimit::new(Duration::from_secs(1)),
             }),
             conns: Arc::new(Registry::default()),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         }
     }
 
@@ -197,9 +223,16 @@ impl Server {
         }
     }
 
-    /// Serves connections accepted from `listener` in the background.
+    /// Serves connections accepted from `listener` in the background (TLS on them when the
+    /// server has a TLS configuration).
     pub fn serve_listener(&self, listener: TcpListener) -> std::io::Result<ServerHandle> {
         let local_addr = listener.local_addr()?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let listener =
+                fastrpc_transport::network::tls::listen_over_tcp(listener, tls.config()?)?;
+            return Ok(self.serve_boxed(listener, "tcp"));
+        }
         let accept = tokio::spawn(crate::accept::accept_loop(
             self.inner.clone(),
             self.conns.clone(),
@@ -242,19 +275,28 @@ impl Server {
             return Ok(handle);
         }
         let listener = fastrpc_transport::network::listen(addr).await?;
+        Ok(self.serve_boxed(listener, &key.network))
+    }
+
+    /// Serves a listener of the network registry in the background.
+    fn serve_boxed(
+        &self,
+        listener: Box<dyn fastrpc_transport::network::Listener>,
+        network: &str,
+    ) -> ServerHandle {
         let socket_addr = listener.socket_addr();
-        let addr = format!("{}@{}", key.network, listener.local_addr());
+        let addr = format!("{network}@{}", listener.local_addr());
         let accept = tokio::spawn(crate::accept::accept_loop(
             self.inner.clone(),
             self.conns.clone(),
             listener,
         ));
-        Ok(ServerHandle {
+        ServerHandle {
             server: self.clone(),
             addr,
             socket_addr,
             accept,
-        })
+        }
     }
 
     /// Serves one connection over any byte stream (QUIC streams, Unix sockets, in-memory pipes)
