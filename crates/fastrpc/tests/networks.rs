@@ -719,7 +719,7 @@ async fn http_connect_refuses_a_wrong_path_and_garbage_without_harm() {
     let r: Raw = good.call("Echo", "Name", &Raw::default()).await.unwrap();
     assert_eq!(&r[..], b"http");
 
-    let mut wrong = tokio::net::TcpStream::connect(h.local_addr())
+    let mut wrong = tokio::net::TcpStream::connect(h.socket_addr().unwrap())
         .await
         .unwrap();
     wrong
@@ -733,7 +733,7 @@ async fn http_connect_refuses_a_wrong_path_and_garbage_without_harm() {
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer:?}");
 
-    let mut garbage = tokio::net::TcpStream::connect(h.local_addr())
+    let mut garbage = tokio::net::TcpStream::connect(h.socket_addr().unwrap())
         .await
         .unwrap();
     garbage.write_all(&[0xff; 64]).await.unwrap();

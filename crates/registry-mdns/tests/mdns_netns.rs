@@ -400,7 +400,7 @@ async fn inner_go_layout_announced_by_hand_is_discovered() {
     responder
         .enable_interface(mdns_sd::IfKind::LoopbackV4)
         .unwrap();
-    let port = server.local_addr().port();
+    let port = server.socket_addr().unwrap().port();
     let info = ServiceInfo::new(
         "_rpcxservices._tcp.local.",
         "gohost",

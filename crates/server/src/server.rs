@@ -3,6 +3,7 @@
 use crate::budget::{BudgetUsage, ServerBudgets};
 use crate::conn::Registry;
 use crate::handler::{Service, handler_fn};
+use crate::listen_addr::ListenAddr;
 use crate::log_limit::LogLimit;
 use crate::shared::{AuthFn, ServiceTable, Shared, State};
 use crate::shutdown::ShutdownReport;
@@ -271,7 +272,9 @@ impl Server {
                 .await
                 .map_err(io_err)?;
             let mut handle = self.serve_listener(listener).map_err(io_err)?;
-            handle.addr = format!("{}@{}", key.network, handle.local_addr());
+            if let Some(bound) = handle.socket_addr() {
+                handle.addr = format!("{}@{bound}", key.network);
+            }
             return Ok(handle);
         }
         let listener = fastrpc_transport::network::listen(addr).await?;
@@ -363,20 +366,22 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// The bound IP socket address.
-    ///
-    /// # Panics
-    ///
-    /// When the listener has none (`unix@`, `memu@`, a user's network); use
-    /// [`ServerHandle::addr`] or [`ServerHandle::socket_addr`] for those.
-    #[track_caller]
-    pub fn local_addr(&self) -> SocketAddr {
-        match self.socket_addr {
-            Some(a) => a,
-            None => panic!(
-                "{} has no IP socket address; use ServerHandle::addr",
-                self.addr
-            ),
+    /// Where the listener is bound: [`ListenAddr::Ip`] for IP networks (with the port chosen
+    /// when `:0` was asked for), [`ListenAddr::Unix`] for `unix@`, [`ListenAddr::Other`] for
+    /// `memu@` and user networks. Never panics; [`ServerHandle::addr`] gives the full
+    /// `network@addr` key.
+    pub fn local_addr(&self) -> ListenAddr {
+        if let Some(a) = self.socket_addr {
+            return ListenAddr::Ip(a);
+        }
+        let (network, addr) = self.addr.split_once('@').unwrap_or(("tcp", &self.addr));
+        if network == "unix" {
+            ListenAddr::Unix(addr.into())
+        } else {
+            ListenAddr::Other {
+                network: network.to_owned(),
+                addr: addr.to_owned(),
+            }
         }
     }
 
