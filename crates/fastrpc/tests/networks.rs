@@ -510,6 +510,15 @@ async fn one_server_serves_several_networks_with_one_shutdown() {
     assert!(handles[0].socket_addr().is_some());
     assert_eq!(handles[1].addr(), format!("unix@{path}"));
     assert_eq!(handles[2].addr(), "memu@networks-multi");
+    // `local_addr` answers for every network, without panicking.
+    assert_eq!(handles[0].local_addr().ip(), handles[0].socket_addr());
+    assert_eq!(
+        handles[1].local_addr(),
+        fastrpc::server::ListenAddr::Unix(path.clone().into())
+    );
+    assert_eq!(handles[1].local_addr().to_string(), path);
+    assert_eq!(handles[2].local_addr().to_string(), "networks-multi");
+    assert_eq!(handles[2].local_addr().port(), None);
     let mut clients = Vec::new();
     for h in &handles {
         let c = Client::connect(h.addr()).await.unwrap();
