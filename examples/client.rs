@@ -4,8 +4,9 @@
 //!     cargo run --example client -- tcp@127.0.0.1:8972 [json|msgpack|protobuf|thrift]
 //!
 //! Any `network@addr` works (`unix@/tmp/arith.sock`, `memu@...` in-process only, and with their
-//! features `quic@`, `kcp@`, `ws@`, `http@`). QUIC dials in the development mode (the server's
-//! certificate is not checked, as Go rpcx's examples do): examples only.
+//! features `quic@`, `kcp@`, `ws@`, `wss@`, `http@`, `tls@`). QUIC, wss and TLS dial in the
+//! development mode (the server's certificate is not checked, as Go rpcx's examples do):
+//! examples only.
 //!
 //! `thrift` needs the facade's `thrift` feature (`--features thrift`), on the server too.
 
@@ -29,6 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     #[cfg(feature = "quic")]
     fastrpc::transport::network::quic::use_development_tls()?;
+    #[cfg(feature = "ws")]
+    fastrpc::transport::network::ws::use_development_tls()?;
+    #[cfg(feature = "tls")]
+    fastrpc::tls::use_development_tls()?;
     let client = Client::connect(&addr).await?;
     let args = Args { a: 10, b: 20 };
     let opts = || CallOptions::default().serialize_type(st);

@@ -6,7 +6,8 @@
 //!         unix@/tmp/arith.sock quic@127.0.0.1:8973 kcp@127.0.0.1:8974 ws@127.0.0.1:8975 \
 //!         http@127.0.0.1:8976
 //!
-//! QUIC uses the development certificate (self-signed, made at start: examples only); KCP uses
+//! QUIC, `wss@` and `tls@` (features `quic`, `ws`, `tls`) use the development certificate
+//! (self-signed, made at start: examples only); KCP uses
 //! rpcx's example AES key, as Go rpcx's KCP examples do.
 //!
 //! With `--features mimalloc`, the server runs on mimalloc instead of the system allocator.
@@ -33,6 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     #[cfg(feature = "quic")]
     fastrpc::transport::network::quic::use_development_tls()?;
+    #[cfg(feature = "ws")]
+    fastrpc::transport::network::ws::use_development_tls()?;
+    #[cfg(feature = "tls")]
+    fastrpc::tls::use_development_tls()?;
     let server = arith::server();
     let mut running = Vec::new();
     for addr in &addrs {

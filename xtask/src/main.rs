@@ -162,7 +162,7 @@ fn ci(args: &[String]) -> Result {
     )?;
     // The transport features alone, without the defaults: each must build on its own (the
     // `networks` test above ran them all together under `full`).
-    for features in ["quic", "kcp", "ws", "http"] {
+    for features in ["quic", "kcp", "ws", "http", "tls", "reuseport"] {
         run(
             "cargo",
             &[

@@ -24,7 +24,9 @@ pub async fn serve(addr: &str) -> anyhow::Result<SocketAddr> {
         )
         .build();
     let handle = server.serve_tcp(addr).await?;
-    let local = handle.local_addr();
+    let local = handle
+        .socket_addr()
+        .ok_or_else(|| std::io::Error::other("a TCP listener without an IP address"))?;
     // The handle lives as long as the runtime.
     tokio::spawn(async move {
         let _handle = handle;

@@ -74,6 +74,10 @@ impl Client {
         if !fastrpc_transport::tcp::is_tcp_network(&server.network) {
             return Client::connect_network(server, opts).await;
         }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &opts.tls {
+            return Client::connect_tls(server, tls.clone(), opts).await;
+        }
         let stream = fastrpc_transport::tcp::connect_network(
             &server.network,
             &server.address,
@@ -89,6 +93,34 @@ impl Client {
             .peer_addr()
             .map_or_else(|_| server.address.clone(), |a| a.to_string());
         let (r, w) = stream.into_split();
+        let shared = Shared::start(r, w, server.to_string(), remote, opts);
+        Ok(Client::from_shared(shared))
+    }
+
+    /// Dials TCP and runs TLS over it (Go's `Option.TLSConfig` on `tcp`). A failed handshake
+    /// is [`ClientError::Connect`] whose source holds the
+    /// [`TlsError`](fastrpc_transport::network::tls::TlsError).
+    #[cfg(feature = "tls")]
+    async fn connect_tls(
+        server: ServerAddr,
+        tls: fastrpc_transport::network::tls::ClientTls,
+        opts: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        use fastrpc_transport::network::tls;
+        let connect_err = |source| ClientError::Connect {
+            addr: server.address.clone(),
+            source,
+        };
+        let connector = tls::TlsConnector::new(&tls).map_err(|e| connect_err(e.into()))?;
+        let (stream, remote) = tls::dial_over_tcp(
+            &server.network,
+            &server.address,
+            &connector,
+            opts.connect_timeout,
+        )
+        .await
+        .map_err(connect_err)?;
+        let (r, w) = tokio::io::split(stream);
         let shared = Shared::start(r, w, server.to_string(), remote, opts);
         Ok(Client::from_shared(shared))
     }

@@ -47,6 +47,10 @@ pub struct ClientOptions {
     /// waits for ever. It is enforced locally only (not sent as `__ServerTimeout`, so the
     /// frames of a call without a deadline stay identical to Go's).
     pub default_timeout: Option<Duration>,
+    /// TLS on `tcp@` (and `tcp4@`, `tcp6@`) addresses, as Go's `Option.TLSConfig` (feature
+    /// `tls`). Default none.
+    #[cfg(feature = "tls")]
+    pub tls: Option<fastrpc_transport::network::tls::ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -66,6 +70,8 @@ impl Default for ClientOptions {
             max_push_bytes: ClientOptions::DEFAULT_MAX_PUSH_BYTES,
             push_blocking: false,
             default_timeout: Some(ClientOptions::DEFAULT_TIMEOUT),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -140,6 +146,13 @@ impl ClientOptions {
     /// Makes server pushes wait for room instead of being dropped.
     pub fn push_blocking(mut self, on: bool) -> Self {
         self.push_blocking = on;
+        self
+    }
+
+    /// Runs TLS with `tls` on `tcp@` addresses (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: fastrpc_transport::network::tls::ClientTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 }

@@ -1,12 +1,6 @@
 #![doc = include_str!("../../../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Features that mirror rpcx build tags but are not built yet fail loudly.
-#[cfg(feature = "tls")]
-compile_error!("fastrpc: `tls` is not implemented yet");
-#[cfg(feature = "reuseport")]
-compile_error!("fastrpc: `reuseport` is not implemented yet");
-
 /// The rpcx wire protocol: messages, header flags, metadata, limits, errors (`fastrpc-core`).
 pub mod protocol {
     pub use fastrpc_core::*;
@@ -122,11 +116,18 @@ pub mod filetransfer {
 /// Byte-stream plumbing, TCP, and the `network@addr` registry (`fastrpc-transport`):
 /// [`transport::network`] picks the transport of `Server::serve` and `Client::connect` from the
 /// address, and lets users register their own. The optional transports (features `quic`,
-/// `kcp`, `ws`) are registered as soon as they are compiled in: the registry is built on
+/// `kcp`, `ws`, `http`, `tls`, `reuseport`) are registered as soon as they are compiled in: the registry is built on
 /// first use, with no global constructor and nothing to call first.
 pub mod transport {
     pub use fastrpc_transport::*;
 }
+
+/// TLS on TCP (feature `tls`): certificates ([`tls::ServerTls`], [`tls::ClientTls`], the
+/// development mode's [`tls::DevCert`]) for `Server::builder().tls(..)`,
+/// `ClientOptions::tls(..)` and the `tls@host:port` network.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use fastrpc_transport::network::tls;
 
 /// rpcx's HTTP gateway, JSON-RPC 2.0 and CONNECT tunnelling (`fastrpc-transport-http`,
 /// feature `http`). `http@host:port` itself works through `Server::serve` and

@@ -101,7 +101,7 @@ async fn a_client_that_never_reads_1_mib_calls_is_no_longer_read() {
         .serve_tcp("127.0.0.1:0")
         .await
         .unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let server = srv.server().clone();
 
     const N: u64 = 40;
@@ -155,7 +155,7 @@ async fn many_small_requests_for_large_replies_are_bounded_too() {
         .serve_tcp("127.0.0.1:0")
         .await
         .unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let server = srv.server().clone();
 
     // 300 requests of ~40 bytes, each asking for 256 KiB: 75 MiB of replies for 12 KB sent.
@@ -268,7 +268,7 @@ async fn partial_frames_are_bounded_server_wide() {
         })
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let server = srv.server().clone();
 
     // Two peers each send 900 KiB of a 1 MiB frame: together past the 1 MiB budget.

@@ -64,7 +64,7 @@ async fn protobuf_args_use_go_field_numbers() {
 #[tokio::test]
 async fn server_address_is_host_port_as_go_sets_it() {
     let server = arith::server().serve_tcp("127.0.0.1:0").await.unwrap();
-    let addr = server.local_addr();
+    let addr = server.socket_addr().unwrap();
     let client = Client::connect(&format!("tcp@{addr}")).await.unwrap();
     assert_eq!(client.peer(), format!("tcp@{addr}"));
     assert_eq!(client.remote_addr(), addr.to_string());

@@ -47,7 +47,7 @@ async fn example_arith_answers_thrift() {
 async fn example_arith_answers_the_go_thrift_frame() {
     let _panics = support::panics::guard();
     let server = arith::server().serve_tcp("127.0.0.1:0").await.unwrap();
-    let mut conn = RawConn::connect(server.local_addr()).await;
+    let mut conn = RawConn::connect(server.socket_addr().unwrap()).await;
     conn.send(&vector("C42")).await; // Go: Arith.Mul {A: 7, B: 8} as Thrift
     let res = conn.read_msg().await.unwrap();
     assert_eq!(res.header.status(), MessageStatusType::Normal, "{res:?}");

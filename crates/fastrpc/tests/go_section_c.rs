@@ -137,10 +137,10 @@ async fn auth_accept_and_reject_are_byte_identical_to_go() {
     }))
     .await;
 
-    let mut good = RawConn::connect(srv.local_addr()).await;
+    let mut good = RawConn::connect(srv.socket_addr().unwrap()).await;
     assert_same_frame(&replay(&mut good, "C1").await, "C2");
 
-    let mut bad = RawConn::connect(srv.local_addr()).await;
+    let mut bad = RawConn::connect(srv.socket_addr().unwrap()).await;
     assert_same_frame(&replay(&mut bad, "C3").await, "C4");
     assert!(
         bad.closed_by_server().await,
@@ -154,7 +154,7 @@ async fn auth_accept_and_reject_are_byte_identical_to_go() {
 async fn deadline_error_text_and_header_match_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let started = Instant::now();
     let got = replay(&mut c, "C7").await;
     assert_same_error(&got, "C8");
@@ -170,7 +170,7 @@ async fn deadline_error_text_and_header_match_go() {
 async fn deadline_reply_is_byte_identical_to_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     assert_same_frame(&replay(&mut c, "C7").await, "C8");
 }
 
@@ -181,7 +181,7 @@ async fn deadline_reply_is_byte_identical_to_go() {
 async fn a_handler_ignoring_its_deadline_replies_normally_like_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     c.send(&vector("C5")).await;
     let got = tokio::time::timeout(Duration::from_secs(10), c.read_frame_bytes())
         .await
@@ -194,7 +194,7 @@ async fn a_handler_ignoring_its_deadline_replies_normally_like_go() {
 async fn handler_panic_text_matches_go_up_to_the_go_specific_parts() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let got = replay(&mut c, "C17").await;
     let (g, w) = (decode(&got), decode(&vector("C18")));
     assert_eq!(hex(&got[..12]), hex(&vector("C18")[..12]), "header");
@@ -219,7 +219,7 @@ async fn handler_panic_text_matches_go_up_to_the_go_specific_parts() {
 async fn handler_panic_reply_has_go_argv_stack_and_payload() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let got = decode(&replay(&mut c, "C17").await);
     let w = decode(&vector("C18"));
     let ours = got.error_text().unwrap();
@@ -244,7 +244,7 @@ const DECODE_FAILURES: [(&str, &str); 6] = [
 async fn decode_failures_get_go_shaped_error_replies_and_the_connection_lives() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     for (req, res) in DECODE_FAILURES {
         let got = replay(&mut c, req).await;
         let (g, w) = (decode(&got), decode(&vector(res)));
@@ -276,7 +276,7 @@ async fn decode_failures_get_go_shaped_error_replies_and_the_connection_lives() 
 async fn decode_failure_texts_match_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let mut differ = Vec::new();
     for (req, res) in DECODE_FAILURES {
         let got = decode(&replay(&mut c, req).await);
@@ -292,7 +292,7 @@ async fn decode_failure_texts_match_go() {
 async fn unknown_serialize_type_is_byte_identical_to_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     assert_same_frame(&replay(&mut c, "C44").await, "C45");
     // The connection stays open.
     assert_same_frame(&replay(&mut c, "C1").await, "C2");
@@ -318,7 +318,7 @@ impl ServerPlugin for EmptyBucket {
 async fn rate_limit_rejection_is_byte_identical_to_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server().plugin(EmptyBucket)).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     assert_same_frame(&replay(&mut c, "C31").await, "C32");
     // The connection stays open and the next request is refused alike.
     assert_same_frame(&replay(&mut c, "C31").await, "C32");
@@ -328,7 +328,7 @@ async fn rate_limit_rejection_is_byte_identical_to_go() {
 async fn server_push_frames_and_sequence_numbers_are_byte_identical_to_go() {
     let _panics = panics::guard();
     let srv = serve(section_c_server()).await;
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     c.send(&vector("C9")).await;
     // The pushes come before the reply, numbered by the server from 1, as in Go.
     for go in ["C10", "C11", "C12"] {

@@ -9,7 +9,7 @@ use support::*;
 
 async fn exchange(req: &str) -> bytes::Bytes {
     let (running, _rx) = go_test_server().await;
-    let mut c = RawConn::connect(running.local_addr()).await;
+    let mut c = RawConn::connect(running.socket_addr().unwrap()).await;
     c.send(&vector(req)).await;
     c.read_frame_bytes().await.expect("a reply")
 }
@@ -51,7 +51,7 @@ async fn error_reply_matches_go_semantically() {
 async fn unknown_service_and_method_match_go() {
     let _panics = support::panics::guard();
     let (running, _rx) = go_test_server().await;
-    let mut c = RawConn::connect(running.local_addr()).await;
+    let mut c = RawConn::connect(running.socket_addr().unwrap()).await;
     // A18 asks Arith.Mul with metadata k=v; A19 was Go's answer to a request for service Nope
     // with seq 1235: rebuild that request from A18.
     let mut nope = decode(&vector("A18"));
@@ -89,7 +89,7 @@ async fn gzip_request_gets_gzip_reply_like_go() {
 async fn uncompressed_1024_bytes_and_oneway_like_go() {
     let _panics = support::panics::guard();
     let (running, mut notified) = go_test_server().await;
-    let mut c = RawConn::connect(running.local_addr()).await;
+    let mut c = RawConn::connect(running.socket_addr().unwrap()).await;
     // A10 is oneway: Notify runs and nothing is sent back.
     c.send(&vector("A10")).await;
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), notified.recv())

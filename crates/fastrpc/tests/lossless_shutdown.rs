@@ -36,7 +36,7 @@ async fn one_run(run: usize) {
         })
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let server = srv.server().clone();
 
     let (w, mut r) = raw(addr).await;
@@ -134,7 +134,7 @@ async fn shutdown_past_its_deadline_says_so() {
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
     let server = srv.server().clone();
-    let (mut w, _r) = raw(srv.local_addr()).await;
+    let (mut w, _r) = raw(srv.socket_addr().unwrap()).await;
     w.write_all(&request("Big", "Get", 1, Bytes::new()))
         .await
         .unwrap();

@@ -99,7 +99,7 @@ fn echo_frame(payload: &[u8]) -> Vec<u8> {
 async fn bad_magic_closes_only_that_connection() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(c.closed_by_server().await);
     assert!(f.saw("BadMagic(71)"));
@@ -110,7 +110,7 @@ async fn bad_magic_closes_only_that_connection() {
 async fn truncated_frame_then_eof() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     let frame = echo_frame(b"hello");
     c.send(&frame[..frame.len() - 3]).await;
     c.stream.shutdown().await.unwrap();
@@ -123,7 +123,7 @@ async fn truncated_frame_then_eof() {
 async fn oversize_frame_is_refused_without_buffering_it() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     let mut b = bytes::BytesMut::new();
     b.put_slice(&[0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
     b.put_u32(1 << 30); // announces 1 GiB
@@ -137,7 +137,7 @@ async fn oversize_frame_is_refused_without_buffering_it() {
 async fn metadata_lengths_past_the_frame_get_an_error_reply_and_the_connection_lives() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     let mut m = Message::request("Echo", "Echo");
     m.header.seq = 11;
     m.metadata.insert("k", "v");
@@ -166,7 +166,7 @@ async fn metadata_lengths_past_the_frame_get_an_error_reply_and_the_connection_l
 async fn gzip_bomb_fails_cleanly() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     let mut m = Message::request("Echo", "Echo");
     m.header.seq = 5;
     m.header.set_compress_type(CompressType::GZIP);
@@ -193,7 +193,7 @@ async fn gzip_bomb_fails_cleanly() {
 async fn garbage_after_a_valid_frame() {
     let _panics = support::panics::guard();
     let f = fixture().await;
-    let mut c = RawConn::connect(f.srv.local_addr()).await;
+    let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
     let mut bytes = echo_frame(b"first");
     bytes.extend_from_slice(b"\xde\xad\xbe\xef garbage");
     c.send(&bytes).await;
@@ -210,7 +210,7 @@ async fn random_bytes_never_hurt_the_server() {
     let f = fixture().await;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for round in 0..50 {
-        let mut c = RawConn::connect(f.srv.local_addr()).await;
+        let mut c = RawConn::connect(f.srv.socket_addr().unwrap()).await;
         let mut junk = vec![0x08u8]; // start like a frame to get past the magic check
         for _ in 0..(64 + round * 7) {
             seed ^= seed << 13;

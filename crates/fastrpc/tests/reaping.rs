@@ -53,12 +53,14 @@ async fn accepted_connections_keep_alive_for_3_minutes() {
         .await
         .unwrap();
     let server = srv.server().clone();
-    let client = TcpStream::connect(srv.local_addr()).await.unwrap();
+    let client = TcpStream::connect(srv.socket_addr().unwrap())
+        .await
+        .unwrap();
     eventually(Duration::from_secs(10), "connection served", || {
         server.connections().len() == 1
     })
     .await;
-    let found = keepalive_of_socket(srv.local_addr(), client.local_addr().unwrap())
+    let found = keepalive_of_socket(srv.socket_addr().unwrap(), client.local_addr().unwrap())
         .expect("the server's side of the connection");
     assert_eq!(found, Some(Duration::from_secs(180)));
 }
@@ -120,7 +122,9 @@ async fn a_frame_not_completed_in_time_closes_its_connection() {
         .unwrap();
     let server = srv.server().clone();
     // A header announcing 15 MiB, then 100 KiB of it, then nothing.
-    let mut slow = TcpStream::connect(srv.local_addr()).await.unwrap();
+    let mut slow = TcpStream::connect(srv.socket_addr().unwrap())
+        .await
+        .unwrap();
     let mut head = BytesMut::new();
     head.put_slice(&[0x08, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 1]);
     head.put_u32(15 << 20);
@@ -224,7 +228,7 @@ async fn metadata_beyond_the_limits_gets_a_typed_error_reply() {
         .serve_tcp("127.0.0.1:0")
         .await
         .unwrap();
-    let (mut w, mut r) = raw(srv.local_addr()).await;
+    let (mut w, mut r) = raw(srv.socket_addr().unwrap()).await;
     w.write_all(&frame_with_pairs(1, 101)).await.unwrap();
     w.write_all(&frame_with_pairs(2, 50)).await.unwrap();
     let mut big = fastrpc::protocol::Message::request("Echo", "Echo");

@@ -46,7 +46,7 @@ async fn rolling_restart_under_failover_loses_no_call() {
     for _ in 0..2 {
         handles.push(start("127.0.0.1:0".parse().unwrap(), calls.clone()).await);
     }
-    let addrs: Vec<SocketAddr> = handles.iter().map(|h| h.local_addr()).collect();
+    let addrs: Vec<SocketAddr> = handles.iter().map(|h| h.socket_addr().unwrap()).collect();
     let d = MultipleServersDiscovery::new(
         addrs
             .iter()

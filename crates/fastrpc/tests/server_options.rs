@@ -48,7 +48,7 @@ async fn read_timeout_drops_a_slow_partial_frame() {
         .serve_tcp("127.0.0.1:0")
         .await
         .unwrap();
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let frame = Message::request("Echo", "Echo").to_bytes().unwrap();
     c.send(&frame[..10]).await; // and never the rest
     assert!(c.closed_by_server().await);
@@ -280,7 +280,7 @@ async fn write_timeout_drops_a_peer_that_does_not_read() {
         })
         .build();
     let srv = server.serve_tcp("127.0.0.1:0").await.unwrap();
-    let mut c = RawConn::connect(srv.local_addr()).await;
+    let mut c = RawConn::connect(srv.socket_addr().unwrap()).await;
     let mut req = Message::request("Big", "Get");
     req.header.seq = 1;
     req.payload = bytes::Bytes::from_static(b"big");

@@ -44,7 +44,7 @@ async fn stats_count_known_traffic() {
         .await
         .unwrap();
     let srv = handle.server().clone();
-    let addr = handle.local_addr();
+    let addr = handle.socket_addr().unwrap();
     assert_eq!(srv.stats(), ServerStats::default());
 
     // Three calls, one to an unknown method, and a heartbeat (not a call).

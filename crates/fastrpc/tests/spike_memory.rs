@@ -95,7 +95,7 @@ async fn idle_server_connections_give_back_large_frames() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = echo_server();
     let srv = server.clone().serve_tcp("127.0.0.1:0").await.unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let frame = request(1);
     let mut socks = Vec::new();
     for _ in 0..CONNS {

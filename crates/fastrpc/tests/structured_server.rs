@@ -79,7 +79,7 @@ fn generated_streams_never_hurt_the_server() {
         .build()
         .unwrap();
     let (srv, _notified) = rt.block_on(go_test_server());
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
     let bystander = rt.block_on(Client::connect(&addr.to_string())).unwrap();
 
     let mut runner = TestRunner::new(Config {

@@ -133,7 +133,7 @@ async fn thrift_call_over_tcp_with_and_without_gzip() {
 async fn the_server_answers_the_frame_a_go_client_sent() {
     let _panics = support::panics::guard();
     let srv = thrift_server(Seen::default()).await;
-    let mut conn = RawConn::connect(srv.local_addr()).await;
+    let mut conn = RawConn::connect(srv.socket_addr().unwrap()).await;
     // C42: a Go rpcx client calling Arith.Mul {A: 7, B: 8} with serialize type 4, seq 1.
     conn.send(&vector("C42")).await;
     let res = conn.read_msg().await.expect("a reply");

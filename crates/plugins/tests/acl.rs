@@ -36,7 +36,7 @@ async fn denied_addresses_are_refused_and_allowed_ones_served() {
     // Listen on all of loopback's 127/8 is not possible with one address; 0.0.0.0 would leave
     // loopback, so listen on 127.0.0.1 and vary only the source address.
     let srv = srv.serve_tcp("127.0.0.1:0").await.unwrap();
-    let addr = srv.local_addr();
+    let addr = srv.socket_addr().unwrap();
 
     let allowed = client_from("127.0.0.2", addr).await;
     assert_eq!(&echo(&allowed).await.unwrap()[..], b"x");

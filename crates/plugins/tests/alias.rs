@@ -34,7 +34,7 @@ async fn serve() -> ServerHandle {
 
 /// Sends one raw request and reads its reply frame, to see the names the reply carries.
 async fn raw_call(srv: &ServerHandle, path: &str, method: &str) -> Message {
-    let mut sock = tokio::net::TcpStream::connect(srv.local_addr())
+    let mut sock = tokio::net::TcpStream::connect(srv.socket_addr().unwrap())
         .await
         .unwrap();
     let mut req = Message::request(path.to_owned(), method.to_owned());

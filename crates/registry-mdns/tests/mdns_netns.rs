@@ -498,14 +498,14 @@ async fn inner_python_zeroconf_and_fastrpc_find_each_other() {
     reg.register(&key_of(&ours), "Who", "weight=1")
         .await
         .unwrap();
-    let our_port = ours.local_addr().port();
+    let our_port = ours.socket_addr().unwrap().port();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/golden/pyzeroconf_peer.py"
     );
     let child = Command::new(&python)
         .args([script, "20"])
-        .arg(py_server.local_addr().port().to_string())
+        .arg(py_server.socket_addr().unwrap().port().to_string())
         .arg(&py_txt)
         .arg(format!("ours-{our_port}"))
         .stdout(std::process::Stdio::piped())

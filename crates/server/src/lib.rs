@@ -39,6 +39,7 @@ mod conn;
 mod context;
 mod error;
 mod handler;
+mod listen_addr;
 mod log_limit;
 mod options;
 mod panic;
@@ -49,6 +50,8 @@ mod server;
 mod shared;
 mod shutdown;
 mod stats;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use budget::BudgetUsage;
 pub use conn::{Connection, PushError};
@@ -57,6 +60,7 @@ pub use error::ServiceError;
 /// Why [`Server::serve`] could not listen on a `network@addr`.
 pub use fastrpc_transport::network::NetworkError;
 pub use handler::{BoxFuture, Handler, HandlerResult, Service, handler_fn};
+pub use listen_addr::ListenAddr;
 pub use options::ServerOptions;
 pub use plugin::{PluginError, ServerPlugin};
 pub use registrar::RegistrarPlugin;

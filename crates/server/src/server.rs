@@ -3,6 +3,7 @@
 use crate::budget::{BudgetUsage, ServerBudgets};
 use crate::conn::Registry;
 use crate::handler::{Service, handler_fn};
+use crate::listen_addr::ListenAddr;
 use crate::log_limit::LogLimit;
 use crate::reflection::ServiceInfo;
 use crate::shared::{AuthFn, ServiceTable, Shared, State};
@@ -27,6 +28,8 @@ use tokio::sync::{Notify, watch};
 pub struct Server {
     pub(crate) inner: Arc<Shared>,
     conns: Arc<Registry>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsSetting>,
 }
 
 impl std::fmt::Debug for Server {
@@ -50,6 +53,8 @@ pub struct ServerBuilder {
     /// What `#[service]` told about its services, by registered name (for reflection).
     described: HashMap<String, ServiceInfo>,
     reflection: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsSetting>,
 }
 
 impl ServerBuilder {
@@ -139,6 +144,26 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS on every `tcp@` (and `tcp4@`, `tcp6@`) address of this server, as Go rpcx
+    /// does when a server has a `TLSConfig` (feature `tls`). A configuration rustls refuses
+    /// is reported when an address is served.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: fastrpc_transport::network::tls::ServerTls) -> Self {
+        self.tls = Some(crate::tls::TlsSetting::from_server_tls(&tls));
+        self
+    }
+
+    /// As [`ServerBuilder::tls`], with a rustls configuration built by the caller (feature
+    /// `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: Arc<fastrpc_transport::network::tls::rustls::ServerConfig>,
+    ) -> Self {
+        self.tls = Some(crate::tls::TlsSetting::Config(config));
+        self
+    }
+
     /// Builds the server and tells the plugins about every service.
     pub fn build(mut self) -> Server {
         if self.reflection {
@@ -186,6 +211,8 @@ impl ServerBuilder {
                 counters: Default::default(),
             }),
             conns: Arc::new(Registry::default()),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         }
     }
 
@@ -236,9 +263,16 @@ impl Server {
         }
     }
 
-    /// Serves connections accepted from `listener` in the background.
+    /// Serves connections accepted from `listener` in the background (TLS on them when the
+    /// server has a TLS configuration).
     pub fn serve_listener(&self, listener: TcpListener) -> std::io::Result<ServerHandle> {
         let local_addr = listener.local_addr()?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let listener =
+                fastrpc_transport::network::tls::listen_over_tcp(listener, tls.config()?)?;
+            return Ok(self.serve_boxed(listener, "tcp"));
+        }
         let accept = tokio::spawn(crate::accept::accept_loop(
             self.inner.clone(),
             self.conns.clone(),
@@ -277,23 +311,34 @@ impl Server {
                 .await
                 .map_err(io_err)?;
             let mut handle = self.serve_listener(listener).map_err(io_err)?;
-            handle.addr = format!("{}@{}", key.network, handle.local_addr());
+            if let Some(bound) = handle.socket_addr() {
+                handle.addr = format!("{}@{bound}", key.network);
+            }
             return Ok(handle);
         }
         let listener = fastrpc_transport::network::listen(addr).await?;
+        Ok(self.serve_boxed(listener, &key.network))
+    }
+
+    /// Serves a listener of the network registry in the background.
+    fn serve_boxed(
+        &self,
+        listener: Box<dyn fastrpc_transport::network::Listener>,
+        network: &str,
+    ) -> ServerHandle {
         let socket_addr = listener.socket_addr();
-        let addr = format!("{}@{}", key.network, listener.local_addr());
+        let addr = format!("{network}@{}", listener.local_addr());
         let accept = tokio::spawn(crate::accept::accept_loop(
             self.inner.clone(),
             self.conns.clone(),
             listener,
         ));
-        Ok(ServerHandle {
+        ServerHandle {
             server: self.clone(),
             addr,
             socket_addr,
             accept,
-        })
+        }
     }
 
     /// Serves one connection over any byte stream (QUIC streams, Unix sockets, in-memory pipes)
@@ -366,20 +411,22 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// The bound IP socket address.
-    ///
-    /// # Panics
-    ///
-    /// When the listener has none (`unix@`, `memu@`, a user's network); use
-    /// [`ServerHandle::addr`] or [`ServerHandle::socket_addr`] for those.
-    #[track_caller]
-    pub fn local_addr(&self) -> SocketAddr {
-        match self.socket_addr {
-            Some(a) => a,
-            None => panic!(
-                "{} has no IP socket address; use ServerHandle::addr",
-                self.addr
-            ),
+    /// Where the listener is bound: [`ListenAddr::Ip`] for IP networks (with the port chosen
+    /// when `:0` was asked for), [`ListenAddr::Unix`] for `unix@`, [`ListenAddr::Other`] for
+    /// `memu@` and user networks. Never panics; [`ServerHandle::addr`] gives the full
+    /// `network@addr` key.
+    pub fn local_addr(&self) -> ListenAddr {
+        if let Some(a) = self.socket_addr {
+            return ListenAddr::Ip(a);
+        }
+        let (network, addr) = self.addr.split_once('@').unwrap_or(("tcp", &self.addr));
+        if network == "unix" {
+            ListenAddr::Unix(addr.into())
+        } else {
+            ListenAddr::Other {
+                network: network.to_owned(),
+                addr: addr.to_owned(),
+            }
         }
     }
 

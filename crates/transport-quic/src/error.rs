@@ -4,9 +4,10 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QuicError {
-    /// A certificate or key in configuration could not be read.
-    #[error("quic: bad certificate or key: {0}")]
-    Pem(String),
+    /// A certificate or key in configuration could not be read, or the development
+    /// certificate could not be made.
+    #[error("quic: {0}")]
+    Certificate(#[from] fastrpc_transport_tls::TlsError),
     /// rustls refused the TLS configuration (for example a key that does not match the certificate).
     #[error("quic: tls configuration: {0}")]
     Tls(#[from] rustls::Error),
@@ -16,9 +17,6 @@ pub enum QuicError {
     /// A limit in [`QuicLimits`](crate::QuicLimits) is out of QUIC's range.
     #[error("quic: bad limit: {0}")]
     Limit(&'static str),
-    /// Generating the development certificate failed.
-    #[error("quic: development certificate: {0}")]
-    DevCert(#[from] rcgen::Error),
     /// The dial could not start (bad server name, endpoint stopping).
     #[error("quic: connect: {0}")]
     Connect(#[from] quinn::ConnectError),

@@ -49,8 +49,9 @@
 //!   verifier: the roots come from configuration).
 //! - `rustls` 0.23 with `ring`: the TLS 1.3 that quinn runs; ring builds without a C++ or
 //!   cmake toolchain, unlike aws-lc.
-//! - `rustls-pki-types`: certificate and key types, and the PEM reader.
-//! - `rcgen`: the development mode's self-signed certificate, made at run time.
+//! - `fastrpc-transport-tls`: the certificate types ([`ServerTls`], [`ClientTls`],
+//!   [`Identity`]) and the development mode's certificate maker ([`DevCert`], rcgen), shared
+//!   with TLS on TCP so there is one of each.
 //! - `tokio`, `thiserror`, `tracing` as in the rest of the workspace.
 //!
 //! # Example

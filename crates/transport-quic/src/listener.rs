@@ -76,8 +76,9 @@ impl QuicListener {
         tls: &ServerTls,
         limits: QuicLimits,
     ) -> Result<QuicListener, QuicError> {
-        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls.rustls()?)
-            .map_err(|_| QuicError::NoQuicCipherSuite)?;
+        let crypto =
+            quinn::crypto::rustls::QuicServerConfig::try_from(crate::tls::server_config(tls)?)
+                .map_err(|_| QuicError::NoQuicCipherSuite)?;
         let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
         config.transport_config(limits.transport(1)?);
         config.max_incoming(limits.max_connections.max(1));

@@ -61,8 +61,9 @@ impl QuicStream {
         tls: &ClientTls,
         limits: &QuicLimits,
     ) -> Result<QuicStream, QuicError> {
-        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls.rustls()?)
-            .map_err(|_| QuicError::NoQuicCipherSuite)?;
+        let crypto =
+            quinn::crypto::rustls::QuicClientConfig::try_from(crate::tls::client_config(tls)?)
+                .map_err(|_| QuicError::NoQuicCipherSuite)?;
         let mut config = quinn::ClientConfig::new(std::sync::Arc::new(crypto));
         // The server never opens streams towards a client.
         config.transport_config(limits.transport(0)?);

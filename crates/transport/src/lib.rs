@@ -7,8 +7,8 @@
 //! Frames can carry a [`Held`]: bytes counted against a [`ByteBudget`] until they are written.
 //!
 //! TCP is built in ([`tcp`]); every transport is reachable as `network@addr` through the
-//! [`network`] registry (`tcp`, `unix`, `memu` built in; `quic`, `kcp`, `ws`, `wss`, `http` with
-//! their features; more through [`network::register_network`]).
+//! [`network`] registry (`tcp`, `unix`, `memu` built in; `quic`, `kcp`, `ws`, `wss`, `http`, `tls`,
+//! `reuseport` with their features; more through [`network::register_network`]).
 //!
 //! Dependencies beyond tokio and bytes: `socket2`, for the socket options tokio does not expose
 //! (keep-alive time, listen backlog), and `libc`, to raise the open-file limit as Go does; both

@@ -73,7 +73,7 @@ impl TestServer {
             .build();
         let handle = server.serve_tcp(addr).await.expect("bind");
         TestServer {
-            addr: handle.local_addr(),
+            addr: handle.socket_addr().unwrap(),
             calls,
             handle: Some(handle),
         }

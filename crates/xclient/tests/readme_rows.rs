@@ -149,7 +149,7 @@ impl Selector for PinByPort {
 async fn a_user_selector_chooses_the_server() {
     let a = Named::start("a", "127.0.0.1:0", None).await;
     let b = Named::start("b", "127.0.0.1:0", None).await;
-    let port_of = |n: &Named| format!(":{}", n.handle.local_addr().port());
+    let port_of = |n: &Named| format!(":{}", n.handle.socket_addr().unwrap().port());
     let d = MultipleServersDiscovery::new([
         ServerEntry::new(a.key(), ""),
         ServerEntry::new(b.key(), ""),
@@ -228,7 +228,7 @@ async fn closest_selection_follows_the_client_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_discovery_resolves_refreshes_and_serves_calls() {
     let a = Named::start("a", "127.0.0.1:0", None).await;
-    let port = a.handle.local_addr().port();
+    let port = a.handle.socket_addr().unwrap().port();
     let want = format!("tcp@127.0.0.1:{port}");
     let dns = DnsDiscovery::new("localhost", "tcp", port, Duration::from_millis(20)).await;
     let keys = |d: &DnsDiscovery| -> Vec<String> {

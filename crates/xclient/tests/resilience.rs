@@ -31,7 +31,7 @@ impl TestServer {
     async fn start() -> TestServer {
         let handle = serve("127.0.0.1:0".parse().unwrap()).await;
         TestServer {
-            addr: handle.local_addr(),
+            addr: handle.socket_addr().unwrap(),
             handle: Some(handle),
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Built in: `tcp`, `tcp4`, `tcp6` (`tcp@host:port`), `unix` (`unix@/path/to.sock`) and `memu`
 //! (`memu@name`, in-process pipes). The networks of the optional transport crates (`quic`,
-//! `kcp`, `ws`, `wss`, `http`) are in the registry when this crate's feature of the same name
+//! `kcp`, `ws`, `wss`, `http`, `tls`) and `reuseport` are in the registry when this crate's feature of the same name
 //! is on (the `fastrpc` facade's features turn them on); without it, asking for one gives
 //! [`NetworkError::NotCompiled`], which names the feature. Any other name gives
 //! [`NetworkError::Unknown`] until someone calls [`register_network`].
@@ -36,9 +36,13 @@ mod optional;
 #[cfg(feature = "quic")]
 pub mod quic;
 mod registry;
-#[cfg(any(feature = "quic", feature = "kcp", feature = "ws"))]
+#[cfg(all(unix, feature = "reuseport"))]
+pub mod reuseport;
+#[cfg(any(feature = "quic", feature = "kcp", feature = "ws", feature = "tls"))]
 mod settings;
 mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(unix)]
 mod unix;
 #[cfg(feature = "ws")]

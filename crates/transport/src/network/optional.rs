@@ -12,6 +12,10 @@ pub(super) fn register_compiled(table: &mut BTreeMap<String, Entry>) {
     table.insert("quic".to_owned(), super::quic::entry());
     #[cfg(feature = "http")]
     table.insert("http".to_owned(), super::http::entry());
+    #[cfg(feature = "tls")]
+    table.insert("tls".to_owned(), super::tls::entry());
+    #[cfg(all(unix, feature = "reuseport"))]
+    table.insert("reuseport".to_owned(), super::reuseport::entry());
     #[cfg(feature = "ws")]
     {
         table.insert("ws".to_owned(), super::ws::entry(false));

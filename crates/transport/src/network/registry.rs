@@ -38,6 +38,7 @@ const OPTIONAL: &[(&str, &str)] = &[
     ("ws", "ws"),
     ("wss", "ws"),
     ("http", "http"),
+    ("tls", "tls"),
     ("reuseport", "reuseport"),
 ];
 

@@ -23,7 +23,8 @@ pub(super) fn entry(network: &'static str) -> Entry {
     }
 }
 
-struct Tcp(TcpListener);
+/// A TCP listener in the registry (also `reuseport@`).
+pub(super) struct Tcp(pub(super) TcpListener);
 
 impl Listener for Tcp {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {

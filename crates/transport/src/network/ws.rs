@@ -2,7 +2,9 @@
 //! `/_rpcx_`, from `fastrpc-transport-ws`. [`set_config`] tunes both (default
 //! [`WsConfig::default`]); `wss` needs TLS configurations, [`set_wss_server_tls`] for
 //! listeners and [`set_wss_client_tls`] for dials (without them, listening or dialing `wss@`
-//! fails with a message saying so).
+//! fails with a message saying so). [`use_development_tls`] sets both to the development mode
+//! (a self-signed certificate made at run time; the client skips verification): for tests
+//! and examples only.
 
 use super::registry::Entry;
 use super::settings::Setting;
@@ -29,6 +31,20 @@ pub fn set_wss_server_tls(tls: Arc<rustls::ServerConfig>) {
 /// The TLS configuration `wss@` dials use from now on.
 pub fn set_wss_client_tls(tls: Arc<rustls::ClientConfig>) {
     CLIENT_TLS.set(tls);
+}
+
+/// Development mode for `wss@`, for tests and examples only: listeners get a fresh
+/// self-signed certificate for `localhost` (`fastrpc-transport-tls`'s `DevCert`), and dials
+/// accept any server certificate (as Go rpcx's examples do with `InsecureSkipVerify`).
+pub fn use_development_tls() -> io::Result<()> {
+    use fastrpc_transport_tls::{ClientTls, ServerTls};
+    let server = ServerTls::development().map_err(io::Error::from)?;
+    set_wss_server_tls(Arc::new(server.to_rustls().map_err(io::Error::from)?));
+    let client = ClientTls::development()
+        .to_rustls()
+        .map_err(io::Error::from)?;
+    set_wss_client_tls(Arc::new(client));
+    Ok(())
 }
 
 fn config() -> WsConfig {
