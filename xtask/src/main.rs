@@ -5,7 +5,8 @@
 //!   `cargo deny check licenses bans sources`, the whole test suite, and the quickstart.
 //! - `bench [--short] [--mimalloc] [ARGS..]`: the side-by-side benchmark (`crates/bench`),
 //!   written to `docs/benchmarks/` unless `--out` says otherwise; `--axis connections,idle,spike`
-//!   runs the scale axes, `--mimalloc` builds it on mimalloc.
+//!   runs the scale axes, `--axis transport` the opaque workload over every network
+//!   (`examples/transport_bench.rs`), `--mimalloc` builds it on mimalloc.
 //! - `fuzz [--smoke | --seconds N] [TARGET..]`: the long fuzz run of every target (see
 //!   `fuzz.rs`); `ci` includes the short one (`--smoke`).
 //! - `fleet-bench [ARGS..]`: the XClient fleet benchmark (see `fleet_bench.rs`).
@@ -181,7 +182,58 @@ fn ci(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Splits the `transport` axis off `--axis A,B` (it runs `examples/transport_bench.rs`, one
+/// process with every network); returns the arguments left for `fastrpc-bench`, `None` when
+/// no other axis is left, and whether the transport axis was asked for.
+fn split_transport_axis(args: &[String]) -> (Option<Vec<String>>, bool) {
+    let mut rest = Vec::new();
+    let mut transport = false;
+    let mut others_left = true;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let list = if a == "--axis" {
+            it.next().cloned().unwrap_or_default()
+        } else if let Some(v) = a.strip_prefix("--axis=") {
+            v.to_owned()
+        } else {
+            rest.push(a.clone());
+            continue;
+        };
+        let axes: Vec<&str> = list.split(',').filter(|x| *x != "transport").collect();
+        transport |= axes.len() != list.split(',').count();
+        others_left = !axes.is_empty();
+        if others_left {
+            rest.push("--axis".to_owned());
+            rest.push(axes.join(","));
+        }
+    }
+    (others_left.then_some(rest), transport)
+}
+
 fn bench(args: &[String]) -> Result {
+    let (rest, transport) = split_transport_axis(args);
+    if let Some(rest) = rest {
+        bench_systems(&rest)?;
+    }
+    if transport {
+        run(
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "-p",
+                "fastrpc",
+                "--example",
+                "transport_bench",
+                "--features",
+                "tls,quic,kcp,ws",
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn bench_systems(args: &[String]) -> Result {
     let mut cmd: Vec<&str> = vec!["run", "--release", "-p", "fastrpc-bench"];
     // `--mimalloc` builds the benchmark (every role, servers included) on mimalloc.
     let mimalloc = args.iter().any(|a| a == "--mimalloc");
