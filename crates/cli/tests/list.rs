@@ -50,22 +50,18 @@ fn text_output_marks_inactive_and_down() {
     );
 }
 
-/// Without a service, a registry that can list its services shows every one with its servers.
-#[test]
-fn a_registry_url_without_a_service_lists_every_service() {
-    let Some(redis) = fastrpc_test_infra::RedisServer::start() else {
-        return;
-    };
+/// Without a service, a registry that can list its services shows every one with its
+/// servers: registers two services of one server at `url` and lists them.
+fn lists_every_service_of(url: &str) {
     let a = server();
-    let url = redis.url("/rpcx_list");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let registrar = rt.block_on(async {
-        let r = fastrpc::registry::from_url(&url).await.unwrap();
+        let r = fastrpc::registry::from_url(url).await.unwrap();
         r.register(&a.addr, "Arith", "weight=3").await.unwrap();
         r.register(&a.addr, "Echo", "").await.unwrap();
         r
     });
-    let v = json_ok(fastrpc().args(["list", "-o", "json", &url]));
+    let v = json_ok(fastrpc().args(["list", "-o", "json", url]));
     let services = v["services"].as_array().expect("a list of services");
     let names: Vec<&str> = services
         .iter()
@@ -77,11 +73,35 @@ fn a_registry_url_without_a_service_lists_every_service() {
     assert_eq!(arith["weight"], 3);
     assert_eq!(arith["alive"], true);
     // Text output: one block per service.
-    let out = fastrpc().args(["list", &url]).output().unwrap();
+    let out = fastrpc().args(["list", url]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("service Arith") && text.contains("service Echo"),
         "{text}"
     );
     rt.block_on(async { registrar.close().await.unwrap() });
+}
+
+#[test]
+fn redis_without_a_service_lists_every_service() {
+    let Some(redis) = fastrpc_test_infra::RedisServer::start() else {
+        return;
+    };
+    lists_every_service_of(&redis.url("/rpcx_list"));
+}
+
+#[test]
+fn etcd_without_a_service_lists_every_service() {
+    let Some(etcd) = fastrpc_test_infra::Etcd::start(1) else {
+        return;
+    };
+    lists_every_service_of(&etcd.url("/rpcx_list", ""));
+}
+
+#[test]
+fn zookeeper_without_a_service_lists_every_service() {
+    let Some(zk) = fastrpc_test_infra::ZooKeeper::start(1) else {
+        return;
+    };
+    lists_every_service_of(&zk.url("/rpcx_list", ""));
 }
