@@ -5,9 +5,11 @@
 
 use super::registry::Entry;
 use super::settings::Setting;
-use super::{BoxFuture, BoxStream, Dialed, Dialer, Listener, within};
+use super::socket_listener::{SocketListener, Socketed};
+use super::{BoxFuture, Dialed, Dialer, Listener, within};
 pub use fastrpc_transport_kcp::{BlockCrypt, KcpConfig, KcpListener, KcpStream};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +31,7 @@ pub(super) fn entry() -> Entry {
             |addr: String| -> BoxFuture<'static, io::Result<Box<dyn Listener>>> {
                 Box::pin(async move {
                     let l = KcpListener::bind(addr.as_str(), config()).await?;
-                    Ok(Box::new(Kcp(l)) as Box<dyn Listener>)
+                    Ok(Box::new(Socketed(l)) as Box<dyn Listener>)
                 })
             },
         ),
@@ -37,22 +39,15 @@ pub(super) fn entry() -> Entry {
     }
 }
 
-struct Kcp(KcpListener);
+impl SocketListener for KcpListener {
+    type Stream = KcpStream;
 
-impl Listener for Kcp {
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
-        Box::pin(async move {
-            let (s, peer) = self.0.accept().await?;
-            Ok((Box::new(s) as BoxStream, peer.to_string()))
-        })
+    fn accept_socket(&mut self) -> BoxFuture<'_, io::Result<(KcpStream, SocketAddr)>> {
+        Box::pin(self.accept())
     }
 
-    fn local_addr(&self) -> String {
-        self.0.local_addr().to_string()
-    }
-
-    fn socket_addr(&self) -> Option<std::net::SocketAddr> {
-        Some(self.0.local_addr())
+    fn bound_addr(&self) -> Option<SocketAddr> {
+        Some(self.local_addr())
     }
 }
 

@@ -40,6 +40,7 @@ mod registry;
 pub mod reuseport;
 #[cfg(any(feature = "quic", feature = "kcp", feature = "ws", feature = "tls"))]
 mod settings;
+mod socket_listener;
 mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -6,11 +6,13 @@
 
 use super::registry::Entry;
 use super::settings::Setting;
-use super::{BoxFuture, BoxStream, Dialed, Dialer, Listener, within};
+use super::socket_listener::{SocketListener, Socketed};
+use super::{BoxFuture, Dialed, Dialer, Listener, within};
 pub use fastrpc_transport_quic::{
     ClientTls, DevCert, Identity, QuicLimits, QuicListener, QuicStream, ServerTls,
 };
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +74,7 @@ pub(super) fn entry() -> Entry {
                     let limits = LIMITS.get().unwrap_or_default();
                     let l = QuicListener::bind(resolve(&addr).await?, &tls, limits)
                         .map_err(io::Error::other)?;
-                    Ok(Box::new(Quic(l)) as Box<dyn Listener>)
+                    Ok(Box::new(Socketed(l)) as Box<dyn Listener>)
                 })
             },
         ),
@@ -80,24 +82,15 @@ pub(super) fn entry() -> Entry {
     }
 }
 
-struct Quic(QuicListener);
+impl SocketListener for QuicListener {
+    type Stream = QuicStream;
 
-impl Listener for Quic {
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
-        Box::pin(async move {
-            let (s, peer) = self.0.accept().await?;
-            Ok((Box::new(s) as BoxStream, peer.to_string()))
-        })
+    fn accept_socket(&mut self) -> BoxFuture<'_, io::Result<(QuicStream, SocketAddr)>> {
+        Box::pin(self.accept())
     }
 
-    fn local_addr(&self) -> String {
-        self.0
-            .local_addr()
-            .map_or_else(|_| String::new(), |a| a.to_string())
-    }
-
-    fn socket_addr(&self) -> Option<std::net::SocketAddr> {
-        self.0.local_addr().ok()
+    fn bound_addr(&self) -> Option<SocketAddr> {
+        self.local_addr().ok()
     }
 }
 

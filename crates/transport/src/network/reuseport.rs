@@ -7,7 +7,7 @@
 //! and dialing `reuseport@` fails with a message saying so.
 
 use super::registry::Entry;
-use super::tcp::Tcp;
+use super::socket_listener::Socketed;
 use super::{BoxFuture, Dialed, Dialer, Listener};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
@@ -22,7 +22,7 @@ pub(super) fn entry() -> Entry {
             |addr: String| -> BoxFuture<'static, io::Result<Box<dyn Listener>>> {
                 Box::pin(async move {
                     let l = bind(&addr).await?;
-                    Ok(Box::new(Tcp(l)) as Box<dyn Listener>)
+                    Ok(Box::new(Socketed(l)) as Box<dyn Listener>)
                 })
             },
         ),

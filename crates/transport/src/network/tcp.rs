@@ -3,8 +3,10 @@
 //! fast path over the same functions, with concrete socket types.
 
 use super::registry::Entry;
-use super::{BoxFuture, BoxStream, Dialed, Dialer, Listener};
+use super::socket_listener::{SocketListener, Socketed};
+use super::{BoxFuture, Dialed, Dialer, Listener};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -15,7 +17,7 @@ pub(super) fn entry(network: &'static str) -> Entry {
             move |addr: String| -> BoxFuture<'static, io::Result<Box<dyn Listener>>> {
                 Box::pin(async move {
                     let l = crate::tcp::bind_network(network, &addr).await?;
-                    Ok(Box::new(Tcp(l)) as Box<dyn Listener>)
+                    Ok(Box::new(Socketed(l)) as Box<dyn Listener>)
                 })
             },
         ),
@@ -23,26 +25,21 @@ pub(super) fn entry(network: &'static str) -> Entry {
     }
 }
 
-/// A TCP listener in the registry (also `reuseport@`).
-pub(super) struct Tcp(pub(super) TcpListener);
+/// A TCP listener in the registry (also `reuseport@`): accepted sockets get Go's keep-alive
+/// and nodelay.
+impl SocketListener for TcpListener {
+    type Stream = tokio::net::TcpStream;
 
-impl Listener for Tcp {
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
+    fn accept_socket(&mut self) -> BoxFuture<'_, io::Result<(Self::Stream, SocketAddr)>> {
         Box::pin(async move {
-            let (s, peer) = self.0.accept().await?;
+            let (s, peer) = self.accept().await?;
             crate::tcp::prepare_accepted(&s)?;
-            Ok((Box::new(s) as BoxStream, peer.to_string()))
+            Ok((s, peer))
         })
     }
 
-    fn local_addr(&self) -> String {
-        self.0
-            .local_addr()
-            .map_or_else(|_| String::new(), |a| a.to_string())
-    }
-
-    fn socket_addr(&self) -> Option<std::net::SocketAddr> {
-        self.0.local_addr().ok()
+    fn bound_addr(&self) -> Option<SocketAddr> {
+        self.local_addr().ok()
     }
 }
 

@@ -13,12 +13,14 @@
 
 use super::registry::Entry;
 use super::settings::Setting;
-use super::{BoxFuture, BoxStream, Dialed, Dialer, Listener};
+use super::socket_listener::{SocketListener, Socketed};
+use super::{BoxFuture, Dialed, Dialer, Listener};
 pub use fastrpc_transport_tls::{
     ClientTls, DevCert, Identity, ServerTls, TlsConnector, TlsError, TlsLimits, TlsListener,
     TlsStats, host_of, read_cert_file, read_certs, rustls,
 };
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -78,7 +80,7 @@ pub fn listen_over_tcp(
         limits(),
         Arc::new(crate::tcp::prepare_accepted),
     )?;
-    Ok(Box::new(Tls(l)))
+    Ok(Box::new(Socketed(l)))
 }
 
 /// Dials `addr` in the TCP `network` (`tcp`, `tcp4`, `tcp6`), then runs the TLS handshake,
@@ -121,22 +123,15 @@ pub(super) fn entry() -> Entry {
     }
 }
 
-struct Tls(TlsListener);
+impl SocketListener for TlsListener {
+    type Stream = fastrpc_transport_tls::tokio_rustls::server::TlsStream<TcpStream>;
 
-impl Listener for Tls {
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxStream, String)>> {
-        Box::pin(async move {
-            let (s, peer) = self.0.accept().await?;
-            Ok((Box::new(s) as BoxStream, peer.to_string()))
-        })
+    fn accept_socket(&mut self) -> BoxFuture<'_, io::Result<(Self::Stream, SocketAddr)>> {
+        Box::pin(self.accept())
     }
 
-    fn local_addr(&self) -> String {
-        self.0.local_addr().to_string()
-    }
-
-    fn socket_addr(&self) -> Option<std::net::SocketAddr> {
-        Some(self.0.local_addr())
+    fn bound_addr(&self) -> Option<SocketAddr> {
+        Some(self.local_addr())
     }
 }
 
