@@ -2,9 +2,10 @@
 
 use crate::args::{ListArgs, Output};
 use anyhow::Context as _;
-use fastrpc::discovery::ServerEntry;
+use fastrpc::discovery::{Discovery, ServerEntry};
 use fastrpc::{Client, ClientOptions, Message};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long to wait for a discovery that resolves in the background (DNS) to list anything.
@@ -46,8 +47,14 @@ async fn registry_services(url: &str) -> anyhow::Result<Option<Vec<String>>> {
 /// Every service with its servers.
 async fn list_all(args: &ListArgs, services: &[String], output: Output) -> anyhow::Result<()> {
     let mut all = Vec::with_capacity(services.len());
-    for service in services {
-        all.push((service.clone(), list_one(args, service).await?));
+    if let Some(first) = services.first() {
+        // One registry connection for every service: the others are clones of the first.
+        let template = open(args, first).await?;
+        for service in services {
+            let discovery = template.clone_for_service(service);
+            all.push((service.clone(), rows(args, &*discovery).await));
+        }
+        template.close();
     }
     if output == Output::Json {
         let services: Vec<Value> = all
@@ -72,9 +79,20 @@ async fn list_all(args: &ListArgs, services: &[String], output: Output) -> anyho
 /// The servers of one service (all the URL gives when `service` is empty), each with its
 /// metadata and a heartbeat.
 async fn list_one(args: &ListArgs, service: &str) -> anyhow::Result<Vec<Value>> {
-    let discovery = fastrpc::discovery::from_url(&args.registry, service)
+    let discovery = open(args, service).await?;
+    Ok(rows(args, &*discovery).await)
+}
+
+/// The registry URL's discovery of `service`.
+async fn open(args: &ListArgs, service: &str) -> anyhow::Result<Arc<dyn Discovery>> {
+    fastrpc::discovery::from_url(&args.registry, service)
         .await
-        .with_context(|| format!("opening registry {}", args.registry))?;
+        .with_context(|| format!("opening registry {}", args.registry))
+}
+
+/// What `discovery` lists (waiting briefly for a first list), each server with its metadata
+/// and a heartbeat; the discovery is closed afterwards.
+async fn rows(args: &ListArgs, discovery: &dyn Discovery) -> Vec<Value> {
     let mut watch = discovery.watch();
     if watch.borrow().is_empty() {
         let _ = tokio::time::timeout(FIRST_LIST_WAIT, watch.changed()).await;
@@ -85,11 +103,11 @@ async fn list_one(args: &ListArgs, service: &str) -> anyhow::Result<Vec<Value>> 
         .iter()
         .map(|e| heartbeat(e.key().to_owned(), args.heartbeat_timeout));
     let health = futures_join(checks).await;
-    Ok(servers
+    servers
         .iter()
         .zip(health)
         .map(|(e, h)| server_json(e, h))
-        .collect())
+        .collect()
 }
 
 /// Runs the checks concurrently, keeping their order.
