@@ -5,7 +5,8 @@
 //! The page lists both servers; clicking "Mark inactive" for one moves every call of the
 //! XClient to the other (counted on the servers) and stays so across the servers' registry
 //! refreshes; the weight form rewrites `weight`; the call form shows a reply. A screenshot
-//! is written to `docs/ui.png`.
+//! is written to `docs/ui.png`. One server advertises its metrics endpoint: its row shows
+//! call rate and latency read from it.
 //!
 //! Needs `redis-server`, `chromium` and `chromedriver` (Debian packages, installed by
 //! `cargo xtask infra install`); skipped with a message when one is missing, failed instead
@@ -16,6 +17,7 @@ mod support;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use fastrpc::XClientOptions;
 use fastrpc::discovery::Discovery;
+use fastrpc::plugins::metrics::{PrometheusExporter, ServerMetrics};
 use fastrpc::registry::RegistrarPlugin;
 use fastrpc::{Context, FailMode, SelectMode, Server, ServerHandle, ServiceError, XClient};
 use fastrpc_test_infra::{Process, RedisServer, TempDir, free_port, require_binary, wait_for_port};
@@ -36,17 +38,32 @@ struct Registered {
     handle: Option<ServerHandle>,
 }
 
-async fn registered_server(registry_url: &str) -> Registered {
+/// With `metrics`, the server records `ServerMetrics` (into the process's exporter, served at
+/// that address) and advertises the endpoint; its calls then take 1 ms.
+async fn registered_server(registry_url: &str, metrics: Option<SocketAddr>) -> Registered {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let key = format!("tcp@{}", listener.local_addr().unwrap());
     let registrar = fastrpc::registry::from_url(registry_url).await.unwrap();
     let calls = Arc::new(AtomicU64::new(0));
     let counter = calls.clone();
-    let server = Server::builder()
-        .plugin(RegistrarPlugin::from_arc(registrar, key.clone()))
+    let mut registrar = RegistrarPlugin::from_arc(registrar, key.clone());
+    if let Some(addr) = metrics {
+        registrar = registrar.advertise_metrics(format!("http://{addr}/metrics"));
+    }
+    let mut builder = Server::builder().plugin(registrar);
+    if metrics.is_some() {
+        builder = builder.plugin(ServerMetrics::new());
+    }
+    let delay = metrics.map(|_| Duration::from_millis(1));
+    let server = builder
         .handler("Arith", "Mul", move |_c: Context, a: Args| {
             counter.fetch_add(1, Ordering::Relaxed);
-            async move { Ok::<_, ServiceError>(Reply { c: a.a * a.b }) }
+            async move {
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                Ok::<_, ServiceError>(Reply { c: a.a * a.b })
+            }
         })
         .service_metadata("Arith", "weight=1&group=test&tps=0")
         .build();
@@ -200,8 +217,11 @@ async fn dashboard_steers_a_running_xclient_in_headless_chromium() {
     // A short refresh, so the servers' registrars refresh several times during the test:
     // what the page writes must survive them (as with Go's plugins).
     let url = redis.url("/rpcx_ui?interval=500ms&ttl=5s");
-    let mut a = registered_server(&url).await;
-    let mut b = registered_server(&url).await;
+    // B records metrics and advertises its endpoint: the latency column.
+    let metrics_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    PrometheusExporter::new().serve_http(metrics_addr).unwrap();
+    let mut a = registered_server(&url, None).await;
+    let mut b = registered_server(&url, Some(metrics_addr)).await;
     let discovery = fastrpc::discovery::from_url(&url, "Arith").await.unwrap();
     let mut watch = discovery.watch();
     tokio::time::timeout(WAIT, watch.wait_for(|l| l.len() == 2))
@@ -260,6 +280,27 @@ async fn dashboard_steers_a_running_xclient_in_headless_chromium() {
     for needle in ["Arith", a.key.as_str(), b.key.as_str(), "tps=0", "test"] {
         assert!(text.contains(needle), "{needle} not on the page:\n{text}");
     }
+    // The latency column: B's figures from its metrics endpoint, a dash for A (none).
+    browser.refresh().await.unwrap();
+    let latency = wait_for(&browser, &format!("{row_b} .latency")).await;
+    let latency = latency.text().await.unwrap();
+    assert!(
+        latency.starts_with("p99 ")
+            && latency.contains(" ms · mean ")
+            && latency.contains("calls/s"),
+        "B's latency cell: {latency}"
+    );
+    let a_cells = browser
+        .find(Locator::Css(&row_a))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !a_cells.contains("p99"),
+        "A advertises no metrics: {a_cells}"
+    );
 
     // Mark A inactive in the page: every call goes to B, and stays there across refreshes.
     click(&browser, &format!("{row_a} button.state-inactive")).await;
@@ -295,9 +336,13 @@ async fn dashboard_steers_a_running_xclient_in_headless_chromium() {
         &format!(r#"{row_b} input[name="weight"][value="5"]"#),
     )
     .await;
+    // (B's metadata also carries its metrics URL, query-encoded, kept by the rewrite.)
     assert_eq!(
         metadata_of(&discovery, &b.key).await,
-        "group=test&tps=0&weight=5"
+        format!(
+            "group=test&metrics=http%3A%2F%2F127.0.0.1%3A{}%2Fmetrics&tps=0&weight=5",
+            metrics_addr.port()
+        )
     );
 
     // The call form.

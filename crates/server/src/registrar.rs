@@ -31,6 +31,8 @@ pub struct RegistrarPlugin {
     ops: Mutex<Option<mpsc::UnboundedSender<Op>>>,
     /// Set by [`RegistrarPlugin::report_rates`].
     rates: Option<Arc<Rates>>,
+    /// `metrics=<url>`, query-encoded, set by [`RegistrarPlugin::advertise_metrics`].
+    metrics: Option<String>,
 }
 
 /// rpcx's `calls` and `connections` meters: counts since the plugin was made, published as
@@ -87,6 +89,7 @@ impl RegistrarPlugin {
             registrar,
             ops: Mutex::new(None),
             rates: None,
+            metrics: None,
         }
     }
 
@@ -105,6 +108,26 @@ impl RegistrarPlugin {
             ticking: std::sync::atomic::AtomicBool::new(false),
         }));
         self
+    }
+
+    /// Adds `metrics=<url>` to every service's metadata: where this server's Prometheus
+    /// metrics can be read (`http://10.0.0.5:9100/metrics`, served by
+    /// `fastrpc::plugins::metrics::PrometheusExporter` with `ServerMetrics` on). The `fastrpc
+    /// ui` dashboard reads it to show each server's call rate and latency. Not an rpcx key:
+    /// Go clients keep it as custom metadata and ignore it.
+    pub fn advertise_metrics(mut self, url: impl AsRef<str>) -> Self {
+        let value: String = form_urlencoded::byte_serialize(url.as_ref().as_bytes()).collect();
+        self.metrics = Some(format!("metrics={value}"));
+        self
+    }
+
+    /// `metadata` with the advertised keys added.
+    fn published(&self, metadata: &str) -> String {
+        match &self.metrics {
+            None => metadata.to_owned(),
+            Some(extra) if metadata.is_empty() => extra.clone(),
+            Some(extra) => format!("{metadata}&{extra}"),
+        }
     }
 
     /// The key services are published under.
@@ -200,15 +223,16 @@ impl RegistrarPlugin {
 
 impl ServerPlugin for RegistrarPlugin {
     fn register(&self, service: &str, metadata: &str) -> Result<(), String> {
+        let metadata = self.published(metadata);
         self.send(Op::Register {
             service: service.to_owned(),
-            metadata: metadata.to_owned(),
+            metadata: metadata.clone(),
         })?;
         if let Some(rates) = &self.rates {
             {
                 let mut services = rates.services.lock().unwrap_or_else(|p| p.into_inner());
                 services.retain(|(s, _)| s != service);
-                services.push((service.to_owned(), metadata.to_owned()));
+                services.push((service.to_owned(), metadata.clone()));
             }
             self.start_ticker(rates);
         }
@@ -250,5 +274,27 @@ impl ServerPlugin for RegistrarPlugin {
                 let _ = wait.await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fastrpc_discovery::MemoryRegistry;
+
+    #[test]
+    fn the_metrics_url_is_added_query_encoded() {
+        let plugin = RegistrarPlugin::new(MemoryRegistry::new(), "tcp@127.0.0.1:8972")
+            .advertise_metrics("http://127.0.0.1:9100/metrics");
+        assert_eq!(
+            plugin.published("weight=2&group=a"),
+            "weight=2&group=a&metrics=http%3A%2F%2F127.0.0.1%3A9100%2Fmetrics"
+        );
+        assert_eq!(
+            plugin.published(""),
+            "metrics=http%3A%2F%2F127.0.0.1%3A9100%2Fmetrics"
+        );
+        let entry = fastrpc_discovery::ServerEntry::new("tcp@a:1", plugin.published("weight=2"));
+        assert_eq!(entry.get("metrics"), Some("http://127.0.0.1:9100/metrics"));
     }
 }

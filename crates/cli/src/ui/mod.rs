@@ -5,13 +5,15 @@
 //! live heartbeat; buttons mark a server `state=inactive` / `state=active` and set its
 //! `weight`, written back to the registry as rpcx-ui writes them (the stored query parsed, the
 //! key set, the query encoded again with sorted keys, put on the same entry), so Go XClients
-//! and fastrpc's alike stop or start sending to it; a form calls a method with JSON
-//! arguments and shows the reply.
+//! and fastrpc's alike stop or start sending to it; servers that advertise a metrics endpoint
+//! show their call rate and latency (`metrics.rs`); a form calls a method with JSON arguments
+//! and shows the reply.
 //!
 //! Routes: `GET /` (the page), `POST /state`, `POST /weight`, `POST /call`,
 //! `GET /api/services` (the same data as JSON), `GET /assets/style.css`.
 
 mod call;
+mod metrics;
 mod page;
 mod query;
 mod registry;

@@ -103,13 +103,13 @@ fn service_card(h: &mut String, s: &ServiceView, writable: bool) {
     let _ = write!(
         h,
         r#"<section class="card" data-service="{n}"><h2>{t}<small>{up} of {all} active and answering</small></h2>
-<table><thead><tr><th>server</th><th>state</th><th>health</th><th>load</th><th>weight</th><th>group</th><th>metadata</th></tr></thead><tbody>"#,
+<table><thead><tr><th>server</th><th>state</th><th>health</th><th>load</th><th>latency</th><th>weight</th><th>group</th><th>metadata</th></tr></thead><tbody>"#,
         n = esc(&s.name),
         t = esc(title),
         all = s.servers.len()
     );
     if s.servers.is_empty() {
-        h.push_str(r#"<tr><td colspan="7" class="empty">no servers</td></tr>"#);
+        h.push_str(r#"<tr><td colspan="8" class="empty">no servers</td></tr>"#);
     }
     for v in &s.servers {
         server_row(h, &s.name, v, writable);
@@ -152,6 +152,8 @@ fn server_row(h: &mut String, service: &str, v: &ServerView, writable: bool) {
     h.push_str("</td><td>");
     load_cell(h, v);
     h.push_str("</td><td>");
+    latency_cell(h, v);
+    h.push_str("</td><td>");
     if writable {
         let _ = write!(
             h,
@@ -186,6 +188,38 @@ fn load_cell(h: &mut String, v: &ServerView) {
                 r#"<span class="load">{} calls/s · {} conns/s</span>"#,
                 esc(calls.unwrap_or("?")),
                 esc(conns.unwrap_or("?"))
+            );
+        }
+    }
+}
+
+/// Calls per second, mean and p99 latency from the server's metrics endpoint (its `metrics`
+/// metadata), over the time since the dashboard last looked; a dash when it advertises none.
+fn latency_cell(h: &mut String, v: &ServerView) {
+    let ms = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |x| format!("{x:.2} ms"));
+    match &v.metrics {
+        None => h.push_str(r#"<span class="muted">—</span>"#),
+        Some(Err(e)) => {
+            let _ = write!(
+                h,
+                r#"<span class="latency down" title="{}">metrics unreadable</span>"#,
+                esc(e)
+            );
+        }
+        Some(Ok(None)) => h.push_str(r#"<span class="latency muted">no calls yet</span>"#),
+        Some(Ok(Some(l))) => {
+            let (rate, window) = match (l.per_sec, l.window) {
+                (Some(r), Some(w)) => (
+                    format!("{r:.1} calls/s"),
+                    format!("last {:.1} s", w.as_secs_f64()),
+                ),
+                _ => (format!("{:.0} calls", l.calls), "since start".to_owned()),
+            };
+            let _ = write!(
+                h,
+                r#"<span class="latency">p99 {} · mean {} · {rate}</span> <small class="muted">{window}</small>"#,
+                ms(l.p99_ms),
+                ms(l.mean_ms)
             );
         }
     }
@@ -247,6 +281,7 @@ mod tests {
                 active: true,
                 custom: vec![("k".into(), "<i>".into())],
                 health: Err("<down>".into()),
+                metrics: Some(Err("<bad>".into())),
             }],
         }];
         let form = CallForm::default();
@@ -276,6 +311,7 @@ mod tests {
                 ("connections".into(), "0.25".into()),
             ],
             health: Ok(1.0),
+            metrics: None,
         };
         let mut h = String::new();
         load_cell(&mut h, &v);
@@ -284,5 +320,49 @@ mod tests {
         let mut h = String::new();
         load_cell(&mut h, &v);
         assert!(h.contains("—"), "{h}");
+    }
+
+    #[test]
+    fn the_latency_column_shows_the_metrics_figures() {
+        use super::super::metrics::Latency;
+        use std::time::Duration;
+        let mut v = ServerView {
+            key: "tcp@h:1".into(),
+            metadata: String::new(),
+            weight: 1,
+            groups: vec![],
+            active: true,
+            custom: vec![],
+            health: Ok(1.0),
+            metrics: None,
+        };
+        let cell = |v: &ServerView| {
+            let mut h = String::new();
+            latency_cell(&mut h, v);
+            h
+        };
+        assert!(cell(&v).contains('—'));
+        v.metrics = Some(Ok(Some(Latency {
+            calls: 50.0,
+            per_sec: Some(25.0),
+            mean_ms: Some(20.0),
+            p99_ms: Some(10.0),
+            window: Some(Duration::from_secs(2)),
+        })));
+        let h = cell(&v);
+        assert!(
+            h.contains("p99 10.00 ms · mean 20.00 ms · 25.0 calls/s") && h.contains("last 2.0 s"),
+            "{h}"
+        );
+        v.metrics = Some(Ok(Some(Latency {
+            calls: 7.0,
+            per_sec: None,
+            mean_ms: Some(1.0),
+            p99_ms: Some(2.0),
+            window: None,
+        })));
+        assert!(cell(&v).contains("7 calls</span> <small class=\"muted\">since start"));
+        v.metrics = Some(Err("HTTP 500".into()));
+        assert!(cell(&v).contains(r#"title="HTTP 500">metrics unreadable"#));
     }
 }

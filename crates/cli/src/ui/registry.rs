@@ -1,6 +1,7 @@
 //! What the dashboard knows of the registry: the services, their servers with metadata and
 //! health, and the write-back of `state` and `weight` (rpcx-ui's writes).
 
+use super::metrics::{Latency, Look, Scraper};
 use super::query;
 use crate::list::heartbeat;
 use anyhow::{Context as _, anyhow, bail};
@@ -29,6 +30,8 @@ pub(crate) struct Registry {
     /// One watched discovery per service, opened on first use.
     discoveries: Mutex<HashMap<String, Arc<dyn Discovery>>>,
     heartbeat_timeout: Duration,
+    /// Reads the metrics endpoints servers advertise (`metrics` metadata).
+    scraper: Scraper,
 }
 
 /// One server of a service, as the page shows it.
@@ -48,6 +51,9 @@ pub(crate) struct ServerView {
     pub(crate) custom: Vec<(String, String)>,
     /// Heartbeat round trip in milliseconds, or why it failed.
     pub(crate) health: Result<f64, String>,
+    /// Call rate and latency from the server's metrics endpoint: `None` when it advertises
+    /// none, `Some(Ok(None))` when the endpoint has no figures for this service yet.
+    pub(crate) metrics: Option<Result<Option<Latency>, String>>,
 }
 
 /// One service and its servers.
@@ -81,6 +87,11 @@ impl ServiceView {
                     "alive": v.health.is_ok(),
                     "heartbeat_ms": v.health.as_ref().ok(),
                     "error": v.health.as_ref().err(),
+                    "metrics": match &v.metrics {
+                        Some(Ok(Some(l))) => l.to_json(),
+                        _ => serde_json::Value::Null,
+                    },
+                    "metrics_error": v.metrics.as_ref().and_then(|m| m.as_ref().err()),
                 })
             })
             .collect();
@@ -107,6 +118,7 @@ impl Registry {
             extra_services,
             discoveries: Mutex::new(HashMap::new()),
             heartbeat_timeout,
+            scraper: Scraper::new(heartbeat_timeout),
         };
         // Fail early on a URL that does not work.
         let first = registry.services().await?;
@@ -155,22 +167,40 @@ impl Registry {
         Ok(d)
     }
 
-    /// Every service with its servers and a heartbeat to each (all at once).
+    /// Every service with its servers, a heartbeat to each and a read of each advertised
+    /// metrics endpoint (all at once).
     pub(crate) async fn snapshot(&self) -> anyhow::Result<Vec<ServiceView>> {
-        let mut views = Vec::new();
+        let mut listed = Vec::new();
         for name in self.services().await? {
             let servers = self.discovery(&name).await?.servers();
-            let checks: Vec<_> = servers
-                .iter()
-                .map(|e| tokio::spawn(heartbeat(e.key().to_owned(), self.heartbeat_timeout)))
-                .collect();
+            listed.push((name, servers));
+        }
+        let urls = listed
+            .iter()
+            .flat_map(|(_, servers)| servers.iter())
+            .filter_map(|e| e.get("metrics").map(str::to_owned))
+            .collect();
+        let looks = self.scraper.look(urls);
+        let checks: Vec<Vec<_>> = listed
+            .iter()
+            .map(|(_, servers)| {
+                servers
+                    .iter()
+                    .map(|e| tokio::spawn(heartbeat(e.key().to_owned(), self.heartbeat_timeout)))
+                    .collect()
+            })
+            .collect();
+        let looks = looks.await;
+        let mut views = Vec::new();
+        for ((name, servers), checks) in listed.into_iter().zip(checks) {
             let mut rows = Vec::with_capacity(servers.len());
             for (entry, check) in servers.iter().zip(checks) {
                 let health = check
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()))
                     .map(|d| d.as_secs_f64() * 1000.0);
-                rows.push(server_view(entry, health));
+                let metrics = entry.get("metrics").map(|url| figures(&looks, url, &name));
+                rows.push(server_view(entry, health, metrics));
             }
             rows.sort_by(|a, b| a.key.cmp(&b.key));
             views.push(ServiceView {
@@ -236,7 +266,24 @@ fn is_builtin(url: &str) -> bool {
     matches!(scheme, "static" | "p2p" | "peer2peer" | "dns")
 }
 
-fn server_view(e: &ServerEntry, health: Result<f64, String>) -> ServerView {
+/// The figures of `service` from the read of `url`.
+fn figures(
+    looks: &HashMap<String, Result<Look, String>>,
+    url: &str,
+    service: &str,
+) -> Result<Option<Latency>, String> {
+    match looks.get(url) {
+        Some(Ok(look)) => Ok(look.latency(service)),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err("not read".to_owned()),
+    }
+}
+
+fn server_view(
+    e: &ServerEntry,
+    health: Result<f64, String>,
+    metrics: Option<Result<Option<Latency>, String>>,
+) -> ServerView {
     let pairs = query::parse(e.raw_metadata());
     let groups = pairs
         .iter()
@@ -255,5 +302,6 @@ fn server_view(e: &ServerEntry, health: Result<f64, String>) -> ServerView {
         active: !e.is_inactive(),
         custom,
         health,
+        metrics,
     }
 }

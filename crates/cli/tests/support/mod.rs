@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod ui;
+
 use assert_cmd::Command;
 use fastrpc::{Context, Raw, Server, ServerHandle, ServiceError};
 use serde::{Deserialize, Serialize};
