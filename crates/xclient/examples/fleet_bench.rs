@@ -2,17 +2,27 @@
 //!
 //! One server process (this binary, re-run with `--serve`) listens on N distinct loopback
 //! addresses `127.1.x.y:port` with the same port, so the XClient sees N servers while the
-//! server side's work stays that of one process. For N = 1, 10, 100, 1000 and every select
-//! mode, `--callers` tasks call `Arith.Mul` in a loop through an XClient (Failover, 2 s call
-//! timeout) for `--secs` seconds; a plain `Client` over one connection runs in the same
-//! session as the reference, and for each N, N plain `Client`s picked round robin by hand: the
-//! floor for any client that keeps one connection per server, so the XClient rows show what
-//! discovery, selection and fault tolerance add on top of the I/O that N connections cost. Client CPU is this process's user + system time (`getrusage`)
-//! divided by the calls made; the server runs in the child and is not counted.
+//! server side's work stays that of one process. For each N (`--sizes`), `--callers` tasks
+//! call `Arith.Mul` in a loop for `--secs` seconds after a warm-up second, through:
+//!
+//! * `plain`: one plain `Client` over one connection (the reference, at every N);
+//! * `hand`: N plain `Client`s picked round robin by hand (an atomic counter), and
+//!   `hand-random`: picked at random: the floor for any client that keeps one connection per
+//!   server, so the XClient rows show what discovery, selection and fault tolerance add on top
+//!   of the I/O that N connections cost;
+//! * `xclient`: an XClient (Failover, 2 s call timeout) in each select mode of `--modes`.
+//!
+//! With `--rounds R` every row is measured R times, the rows of one N interleaved round by
+//! round, and the median is printed with the range: on a machine whose speed drifts, a slow
+//! minute then falls on every row alike. Client CPU is this process's user + system time
+//! (`getrusage`) divided by the calls made; the server runs in the child and is not counted.
+//! Then (unless `--no-extras`) the time to apply a discovery update of every entry and the
+//! cost of one selection.
 //!
 //! ```text
-//! cargo xtask fleet-bench                       # the whole table (about 2 minutes)
-//! cargo run --release -p fastrpc-xclient --example fleet_bench -- --sizes 1,1000 --modes rr
+//! cargo xtask fleet-bench                       # the whole table, one round (about 3 minutes)
+//! cargo run --release -p fastrpc-xclient --example fleet_bench -- \
+//!     --sizes 1,1000 --modes rr,random --rows plain,hand,hand-random,xclient --rounds 5 --no-extras
 //! ```
 
 use fastrpc_server::{Context, Server, ServiceError};
@@ -44,13 +54,29 @@ fn main() {
 }
 
 const USAGE: &str = "usage: fleet_bench [--sizes 1,10,100,1000] [--modes random,rr,wrr,icmp,hash,closest] \
-[--secs 2] [--callers 64]";
+[--secs 2] [--callers 64] [--rounds 1] [--rows plain,hand,hand-random,xclient] [--no-extras]";
 
 struct Config {
     sizes: Vec<usize>,
     modes: Vec<SelectMode>,
     secs: f64,
     callers: usize,
+    /// Every row is measured this many times, the rows of one N interleaved round by round,
+    /// and the median is reported (with the spread), so that a slow minute of the machine
+    /// falls on every row alike instead of on one.
+    rounds: usize,
+    rows: Rows,
+    /// The update-time and selection-cost tables.
+    extras: bool,
+}
+
+/// Which clients are measured.
+#[derive(Clone, Copy)]
+struct Rows {
+    plain: bool,
+    hand: bool,
+    hand_random: bool,
+    xclient: bool,
 }
 
 impl Config {
@@ -67,9 +93,21 @@ impl Config {
             ],
             secs: 2.0,
             callers: 64,
+            rounds: 1,
+            rows: Rows {
+                plain: true,
+                hand: true,
+                hand_random: false,
+                xclient: true,
+            },
+            extras: true,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
+            if flag == "--no-extras" {
+                cfg.extras = false;
+                continue;
+            }
             let value = it.next().ok_or(format!("{flag} needs a value"))?;
             match flag.as_str() {
                 "--sizes" => {
@@ -87,6 +125,27 @@ impl Config {
                 "--secs" => cfg.secs = value.parse().map_err(|e| format!("--secs: {e}"))?,
                 "--callers" => {
                     cfg.callers = value.parse().map_err(|e| format!("--callers: {e}"))?
+                }
+                "--rounds" => {
+                    cfg.rounds = value
+                        .parse::<usize>()
+                        .map_err(|e| format!("--rounds: {e}"))?
+                        .max(1)
+                }
+                "--rows" => {
+                    let names: Vec<&str> = value.split(',').collect();
+                    if let Some(bad) = names
+                        .iter()
+                        .find(|n| !["plain", "hand", "hand-random", "xclient"].contains(n))
+                    {
+                        return Err(format!("unknown row kind {bad}"));
+                    }
+                    cfg.rows = Rows {
+                        plain: names.contains(&"plain"),
+                        hand: names.contains(&"hand"),
+                        hand_random: names.contains(&"hand-random"),
+                        xclient: names.contains(&"xclient"),
+                    };
                 }
                 _ => return Err(format!("unknown flag {flag}")),
             }
@@ -293,10 +352,12 @@ impl Caller for Client {
 struct HandRoundRobin {
     clients: Arc<Vec<Client>>,
     next: Arc<AtomicU64>,
+    /// Picks at random instead (`fastrand`, as the XClient's Random selector).
+    random: bool,
 }
 
 impl HandRoundRobin {
-    async fn connect(n: usize, port: u16) -> HandRoundRobin {
+    async fn connect(n: usize, port: u16, random: bool) -> HandRoundRobin {
         let mut clients = Vec::with_capacity(n);
         for i in 0..n {
             let addr = format!("tcp@{}", address(i, port));
@@ -305,6 +366,7 @@ impl HandRoundRobin {
         HandRoundRobin {
             clients: Arc::new(clients),
             next: Arc::default(),
+            random,
         }
     }
 
@@ -315,7 +377,11 @@ impl HandRoundRobin {
 
 impl Caller for HandRoundRobin {
     async fn mul(&self, a: i64, b: i64) -> bool {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) as usize % self.clients.len();
+        let i = if self.random {
+            fastrand::usize(..self.clients.len())
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed) as usize % self.clients.len()
+        };
         self.clients[i].mul(a, b).await
     }
 }
@@ -381,46 +447,171 @@ fn entries(n: usize, port: u16) -> Vec<ServerEntry> {
         .collect()
 }
 
+/// One row of the table: a kind of client at one N.
+#[derive(Clone, Copy)]
+enum RowKind {
+    Plain,
+    Hand,
+    HandRandom,
+    XClient(SelectMode),
+}
+
+impl RowKind {
+    fn label(self) -> String {
+        match self {
+            RowKind::Plain => "plain Client (1 connection)".to_owned(),
+            RowKind::Hand => "N plain Clients, round robin by hand".to_owned(),
+            RowKind::HandRandom => "N plain Clients, random by hand".to_owned(),
+            RowKind::XClient(mode) => format!("XClient {mode:?}"),
+        }
+    }
+}
+
+fn row_kinds(cfg: &Config) -> Vec<RowKind> {
+    let mut kinds = Vec::new();
+    if cfg.rows.plain {
+        kinds.push(RowKind::Plain);
+    }
+    if cfg.rows.hand {
+        kinds.push(RowKind::Hand);
+    }
+    if cfg.rows.hand_random {
+        kinds.push(RowKind::HandRandom);
+    }
+    if cfg.rows.xclient {
+        kinds.extend(cfg.modes.iter().map(|&m| RowKind::XClient(m)));
+    }
+    kinds
+}
+
+/// Measures one row once.
+async fn measure_row(kind: RowKind, n: usize, port: u16, cfg: &Config) -> Figures {
+    let f = match kind {
+        RowKind::Plain => {
+            let addr = format!("tcp@{}", address(0, port));
+            let client = Client::connect_with(&addr, ClientOptions::default())
+                .await
+                .expect("connect");
+            let f = measure(client.clone(), cfg.callers, cfg.secs).await;
+            client.close();
+            f
+        }
+        RowKind::Hand | RowKind::HandRandom => {
+            let random = matches!(kind, RowKind::HandRandom);
+            let hand = HandRoundRobin::connect(n, port, random).await;
+            let f = measure(hand.clone(), cfg.callers, cfg.secs).await;
+            hand.close();
+            f
+        }
+        RowKind::XClient(mode) => {
+            let discovery = MultipleServersDiscovery::new(entries(n, port));
+            let opts = XClientOptions::default().position(10.0, 10.0);
+            let xc =
+                XClient::new("Arith", FailMode::Failover, mode, discovery, opts).expect("xclient");
+            let f = measure(xc.clone(), cfg.callers, cfg.secs).await;
+            xc.close();
+            f
+        }
+    };
+    // Let the server close the connections before the next row.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    f
+}
+
 fn run(cfg: &Config) {
     let max = cfg.sizes.iter().copied().max().unwrap_or(1);
     let server = ServerProcess::start(max);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     println!(
-        "fleet_bench: {} callers, Failover, {} s per row, server process on {max} loopback addresses",
-        cfg.callers, cfg.secs
+        "fleet_bench: {} callers, Failover, {} s per row, {} round(s) interleaved (median, [min-max]), \
+         server process on {max} loopback addresses",
+        cfg.callers, cfg.secs, cfg.rounds
     );
-    println!("\n| servers | client | calls/s | client CPU/call | failed |");
-    println!("|---:|---|---:|---:|---:|");
+    println!(
+        "\n| servers | client | calls/s | % of plain | % of hand | client CPU/call | failed |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    let kinds = row_kinds(cfg);
     rt.block_on(async {
-        let addr = format!("tcp@{}", address(0, server.port));
-        let client = Client::connect_with(&addr, ClientOptions::default())
-            .await
-            .expect("connect");
-        let f = measure(client.clone(), cfg.callers, cfg.secs).await;
-        client.close();
-        row(1, "plain Client", &f);
         for &n in &cfg.sizes {
-            let hand = HandRoundRobin::connect(n, server.port).await;
-            let f = measure(hand.clone(), cfg.callers, cfg.secs).await;
-            hand.close();
-            row(n, "N plain Clients, round robin by hand", &f);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            for &mode in &cfg.modes {
-                let discovery = MultipleServersDiscovery::new(entries(n, server.port));
-                let opts = XClientOptions::default().position(10.0, 10.0);
-                let xc = XClient::new("Arith", FailMode::Failover, mode, discovery.clone(), opts)
-                    .expect("xclient");
-                let f = measure(xc.clone(), cfg.callers, cfg.secs).await;
-                xc.close();
-                row(n, &format!("XClient {mode:?}"), &f);
-                // Let the server close the connections before the next row.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut results: Vec<Vec<Figures>> = kinds.iter().map(|_| Vec::new()).collect();
+            for _ in 0..cfg.rounds {
+                for (i, &kind) in kinds.iter().enumerate() {
+                    results[i].push(measure_row(kind, n, server.port, cfg).await);
+                }
+            }
+            let summaries: Vec<Summary> = results.iter().map(|r| Summary::of(r)).collect();
+            let reference = |want: fn(&RowKind) -> bool| {
+                kinds
+                    .iter()
+                    .position(want)
+                    .map(|i| summaries[i].calls.median)
+            };
+            let plain = reference(|k| matches!(k, RowKind::Plain));
+            let hand = reference(|k| matches!(k, RowKind::Hand));
+            for (kind, s) in kinds.iter().zip(&summaries) {
+                row(n, &kind.label(), s, plain, hand);
             }
         }
     });
-    print_update_times(cfg, server.port);
+    if cfg.extras {
+        print_update_times(cfg, server.port);
+    }
     drop(server);
-    print_selection_costs(cfg);
+    if cfg.extras {
+        print_selection_costs(cfg);
+    }
+}
+
+/// Median and spread of one figure over the rounds.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        let mid = values.len() / 2;
+        let median = if values.len() % 2 == 0 {
+            (values[mid - 1] + values[mid]) / 2.0
+        } else {
+            values[mid]
+        };
+        Spread {
+            median,
+            min: values[0],
+            max: values[values.len() - 1],
+        }
+    }
+
+    fn show(&self, decimals: usize) -> String {
+        if self.min == self.max {
+            format!("{:.decimals$}", self.median)
+        } else {
+            format!(
+                "{:.decimals$} [{:.decimals$}-{:.decimals$}]",
+                self.median, self.min, self.max
+            )
+        }
+    }
+}
+
+struct Summary {
+    calls: Spread,
+    cpu: Spread,
+    failed: u64,
+}
+
+impl Summary {
+    fn of(rounds: &[Figures]) -> Summary {
+        Summary {
+            calls: Spread::of(rounds.iter().map(|f| f.calls_per_sec).collect()),
+            cpu: Spread::of(rounds.iter().map(|f| f.cpu_us_per_call).collect()),
+            failed: rounds.iter().map(|f| f.failed).sum(),
+        }
+    }
 }
 
 /// Nanoseconds per `Selector::select` on the whole list of `n` servers, after the update
@@ -458,9 +649,17 @@ fn print_selection_costs(cfg: &Config) {
     }
 }
 
-fn row(n: usize, client: &str, f: &Figures) {
+fn row(n: usize, client: &str, s: &Summary, plain: Option<f64>, hand: Option<f64>) {
+    let pct = |of: Option<f64>| {
+        of.map(|r| format!("{:.0}%", s.calls.median * 100.0 / r))
+            .unwrap_or_else(|| "-".to_owned())
+    };
     println!(
-        "| {n} | {client} | {:.0} | {:.2} µs | {} |",
-        f.calls_per_sec, f.cpu_us_per_call, f.failed
+        "| {n} | {client} | {} | {} | {} | {} µs | {} |",
+        s.calls.show(0),
+        pct(plain),
+        pct(hand),
+        s.cpu.show(2),
+        s.failed
     );
 }

@@ -173,25 +173,25 @@ where
                 other => return Err(last.unwrap_or_else(|| no_pick(other))),
             },
         };
-        let target = picked.target.clone();
         let (budget, cut) = match mode {
             FailMode::Failover => policy.budget(left, attempts - attempt),
             _ => (left, false),
         };
         if mode == FailMode::Failtry {
-            same_server = Some(target.clone());
+            same_server = Some(picked.target.clone());
         }
-        let result = call(target.clone(), budget).await;
+        let result = call(picked.target.clone(), budget).await;
+        let key = picked.target.shared_key().clone();
         match result {
             Ok(v) => {
                 picked.settle(None);
-                tracing::debug!(server = %target.key(), attempt, "call succeeded");
-                return Ok((target.shared_key().clone(), v));
+                tracing::debug!(server = %key, attempt, "call succeeded");
+                return Ok((key, v));
             }
             Err(error) => {
                 let class = error.class();
                 picked.settle(Some(class));
-                tracing::debug!(server = %target.key(), attempt, ?class, "call failed");
+                tracing::debug!(server = %key, attempt, ?class, "call failed");
                 // A timeout of an attempt whose budget was cut short of the deadline: the
                 // server did not answer in its share, another may.
                 let share_ran_out =
@@ -200,7 +200,7 @@ where
                 if class != ErrorClass::Retryable && !share_ran_out {
                     break;
                 }
-                failed.push(target.shared_key().clone());
+                failed.push(key);
             }
         }
     }

@@ -65,18 +65,13 @@ impl Snapshot {
     }
 
     fn claim(self: &Arc<Self>, pos: usize) -> Option<Picked> {
-        if let Some(b) = &self.breakers[pos] {
-            if !b.try_acquire() {
-                return None;
-            }
-        }
-        Some(Picked {
-            target: Target {
-                snap: self.clone(),
-                pos,
-            },
-            settled: false,
-        })
+        self.try_acquire(pos)
+            .then(|| Picked::new(self.clone(), pos))
+    }
+
+    /// Claims `pos`'s breaker (always granted without breakers).
+    fn try_acquire(&self, pos: usize) -> bool {
+        self.breakers[pos].as_ref().is_none_or(|b| b.try_acquire())
     }
 }
 
@@ -121,6 +116,13 @@ pub(crate) struct Picked {
 }
 
 impl Picked {
+    fn new(snap: Arc<Snapshot>, pos: usize) -> Picked {
+        Picked {
+            target: Target { snap, pos },
+            settled: false,
+        }
+    }
+
     /// Records the outcome of the attempt on the server's breaker.
     pub(crate) fn settle(mut self, outcome: Option<ErrorClass>) {
         self.settled = true;
@@ -267,10 +269,10 @@ impl Router {
             self.plugins
                 .wrap_select(req, &snap.list, snap.selector.select(req, &snap.list));
         if let Some(pos) = chosen.and_then(|c| snap.position_of(c)) {
-            if !avoid.iter().any(|a| **a == *snap.keys[pos]) {
-                if let Some(p) = snap.claim(pos) {
-                    return Pick::Server(p);
-                }
+            if !avoid.iter().any(|a| **a == *snap.keys[pos]) && snap.try_acquire(pos) {
+                // The loaded snapshot itself goes into the claim: one reference count
+                // change per call on a counter every caller shares.
+                return Pick::Server(Picked::new(snap, pos));
             }
         }
         self.pick_among_usable(&snap, req, avoid)
