@@ -58,6 +58,14 @@ impl Selector for ConsistentHash {
 #[derive(Debug, Default)]
 struct HashRing {
     list_addr: usize,
+    /// Shared with the next ring when an update keeps the same keys in the same order (a
+    /// metadata change): such an update costs a comparison of the keys, not a rebuild.
+    data: Arc<Points>,
+}
+
+/// The ring itself, which depends only on the keys.
+#[derive(Debug, Default)]
+struct Points {
     keys: Box<[Box<str>]>,
     index: HashMap<Box<str>, u32>,
     points: Box<[(u64, u32)]>,
@@ -66,8 +74,24 @@ struct HashRing {
 impl HashRing {
     /// The ring of `servers`. The points of servers already on `previous` are carried over
     /// (they depend only on the key) and merged with the new servers' sorted points, so an
-    /// update costs O(points) plus a sort of the new servers' points only.
+    /// update costs O(points) plus a sort of the new servers' points only; an update with
+    /// the same keys in the same order shares `previous`'s points.
     fn build(servers: &[ServerEntry], previous: &HashRing) -> HashRing {
+        let list_addr = servers.as_ptr() as usize;
+        let same = previous.data.keys.len() == servers.len()
+            && previous
+                .data
+                .keys
+                .iter()
+                .zip(servers)
+                .all(|(k, s)| **k == *s.key());
+        if same {
+            return HashRing {
+                list_addr,
+                data: previous.data.clone(),
+            };
+        }
+        let previous = &*previous.data;
         let keys: Box<[Box<str>]> = servers.iter().map(|s| Box::from(s.key())).collect();
         let index: HashMap<Box<str>, u32> = keys
             .iter()
@@ -80,11 +104,13 @@ impl HashRing {
             .iter()
             .map(|k| index.get(k).copied())
             .collect();
-        let kept: Vec<(u64, u32)> = previous
-            .points
-            .iter()
-            .filter_map(|&(h, old)| moved[old as usize].map(|new| (h, new)))
-            .collect();
+        let mut kept: Vec<(u64, u32)> = Vec::with_capacity(previous.points.len());
+        kept.extend(
+            previous
+                .points
+                .iter()
+                .filter_map(|&(h, old)| moved[old as usize].map(|new| (h, new))),
+        );
         let known: HashSet<&str> = previous.keys.iter().map(|k| &**k).collect();
         let mut added: Vec<(u64, u32)> = Vec::new();
         for (i, s) in servers.iter().enumerate() {
@@ -96,35 +122,37 @@ impl HashRing {
         }
         added.sort_unstable();
         HashRing {
-            list_addr: servers.as_ptr() as usize,
-            keys,
-            index,
-            points: merge_sorted(kept, added).into_boxed_slice(),
+            list_addr,
+            data: Arc::new(Points {
+                keys,
+                index,
+                points: merge_sorted(kept, added).into_boxed_slice(),
+            }),
         }
     }
 
     /// The owner of `hash` among `servers`; `None` when the ring is empty or `servers` holds
     /// a server the ring does not know.
     fn pick<'s>(&self, hash: u64, servers: &'s [ServerEntry]) -> Option<&'s ServerEntry> {
-        if self.points.is_empty() {
+        if self.data.points.is_empty() {
             return None;
         }
-        let start = self.points.partition_point(|(h, _)| *h < hash);
-        let owner = |step: usize| self.points[(start + step) % self.points.len()].1;
-        if servers.as_ptr() as usize == self.list_addr && servers.len() == self.keys.len() {
+        let start = self.data.points.partition_point(|(h, _)| *h < hash);
+        let owner = |step: usize| self.data.points[(start + step) % self.data.points.len()].1;
+        if servers.as_ptr() as usize == self.list_addr && servers.len() == self.data.keys.len() {
             let pos = owner(0) as usize;
-            if servers[pos].key() == &*self.keys[pos] {
+            if servers[pos].key() == &*self.data.keys[pos] {
                 return Some(&servers[pos]);
             }
         }
         let present: HashSet<u32> = servers
             .iter()
-            .map(|s| self.index.get(s.key()).copied())
+            .map(|s| self.data.index.get(s.key()).copied())
             .collect::<Option<_>>()?;
-        let found = (0..self.points.len())
+        let found = (0..self.data.points.len())
             .map(owner)
             .find(|pos| present.contains(pos))?;
-        let key = &*self.keys[found as usize];
+        let key = &*self.data.keys[found as usize];
         servers.iter().find(|s| s.key() == key)
     }
 }
@@ -254,8 +282,8 @@ mod tests {
         assert_eq!(skipped, removed, "skipping and removing agree");
         let fresh = HashRing::build(&without, &HashRing::default());
         assert_eq!(
-            ch.ring.load().points,
-            fresh.points,
+            ch.ring.load().data.points,
+            fresh.data.points,
             "an update carries points over exactly"
         );
         let mut grown = without.clone();
@@ -263,7 +291,7 @@ mod tests {
         ch.update_servers(&grown);
         assert_eq!(assign(&grown).len(), 2000);
         assert_eq!(
-            ch.ring.load().points.len(),
+            ch.ring.load().data.points.len(),
             5 * VIRTUAL_NODES as usize,
             "a returning server gets its points back"
         );
@@ -309,5 +337,32 @@ mod tests {
         let mut reversed = list.clone();
         reversed.reverse();
         assert_eq!(assign(&reversed, 2000), before);
+    }
+
+    #[test]
+    fn an_update_with_the_same_keys_shares_the_ring() {
+        let list = servers(4);
+        let ch = ConsistentHash::default();
+        ch.update_servers(&list);
+        let before = ch.ring.load_full();
+        // New metadata, same keys in the same order: the points are shared.
+        let renewed: Vec<ServerEntry> = list
+            .iter()
+            .map(|e| ServerEntry::new(e.key(), "weight=7"))
+            .collect();
+        ch.update_servers(&renewed);
+        let after = ch.ring.load_full();
+        assert!(Arc::ptr_eq(&before.data, &after.data));
+        assert_eq!(after.list_addr, renewed.as_ptr() as usize);
+        assert_eq!(
+            assign(&renewed, 200),
+            assign(&list, 200),
+            "same keys, same choices"
+        );
+        // Another order is another ring (positions differ).
+        let mut reordered = list.clone();
+        reordered.reverse();
+        ch.update_servers(&reordered);
+        assert!(!Arc::ptr_eq(&after.data, &ch.ring.load().data));
     }
 }

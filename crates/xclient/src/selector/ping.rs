@@ -136,7 +136,8 @@ impl Selector for WeightedIcmp {
         let new: Vec<ServerEntry> = {
             let mut weights = self.weights.lock().unwrap_or_else(|p| p.into_inner());
             weights.retain(|k, _| keep.contains(k.as_str()));
-            let ring = Ring::build(servers, |s| weight_of(&weights, s.key()));
+            let ring =
+                Ring::build_after(&self.ring.load(), servers, |s| weight_of(&weights, s.key()));
             self.ring.store(Arc::new(ring_weights(ring)));
             let mut measuring = self.measuring.lock().unwrap_or_else(|p| p.into_inner());
             measuring.retain(|k| keep.contains(k.as_str()));

@@ -11,6 +11,7 @@
 use crate::discovery::ServerEntry;
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The longest round kept (slots of 4 bytes: 256 KiB).
@@ -23,7 +24,17 @@ pub(crate) struct Ring {
     /// needs no lookup.
     list_addr: usize,
     len: usize,
+    /// Shared with the next ring when an update keeps the keys and weights (a metadata
+    /// change, a re-registration): such an update costs a comparison, not a rebuild.
+    data: Arc<Schedule>,
+}
+
+/// The schedule itself, which depends only on the keys and weights.
+#[derive(Debug, Default)]
+struct Schedule {
     keys: Box<[Box<str>]>,
+    /// The weights as given (before the gcd and scaling), to recognise an unchanged list.
+    weights: Box<[u64]>,
     index: HashMap<Box<str>, u32>,
     round: Box<[u32]>,
 }
@@ -57,20 +68,45 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 impl Ring {
     /// A ring over `servers` with `weight(server)`; servers of weight 0 are left out.
+    #[cfg(test)]
     pub(crate) fn build(servers: &[ServerEntry], weight: impl Fn(&ServerEntry) -> u64) -> Ring {
+        Ring::build_after(&Ring::default(), servers, weight)
+    }
+
+    /// A ring over `servers` with `weight(server)` (servers of weight 0 are left out),
+    /// sharing `previous`'s schedule when `servers` has the same
+    /// keys in the same order with the same weights: linear comparisons, no allocation per
+    /// server.
+    pub(crate) fn build_after(
+        previous: &Ring,
+        servers: &[ServerEntry],
+        weight: impl Fn(&ServerEntry) -> u64,
+    ) -> Ring {
+        let weights: Vec<u64> = servers.iter().map(weight).collect();
+        let old = &previous.data;
+        let same = old.keys.len() == servers.len()
+            && *old.weights == *weights
+            && old.keys.iter().zip(servers).all(|(k, s)| **k == *s.key());
+        if same {
+            return Ring {
+                list_addr: servers.as_ptr() as usize,
+                len: servers.len(),
+                data: old.clone(),
+            };
+        }
         let keys: Box<[Box<str>]> = servers.iter().map(|s| Box::from(s.key())).collect();
-        let weights = servers.iter().map(weight).collect();
         Ring::with_weights(servers.as_ptr() as usize, keys, weights)
     }
 
     /// The same list with new weights (`weight(key)`), e.g. after a measurement.
     #[cfg(feature = "ping")]
     pub(crate) fn rebuilt(&self, weight: impl Fn(&str) -> u64) -> Ring {
-        let weights = self.keys.iter().map(|k| weight(k)).collect();
-        Ring::with_weights(self.list_addr, self.keys.clone(), weights)
+        let weights = self.data.keys.iter().map(|k| weight(k)).collect();
+        Ring::with_weights(self.list_addr, self.data.keys.clone(), weights)
     }
 
-    fn with_weights(list_addr: usize, keys: Box<[Box<str>]>, mut weights: Vec<u64>) -> Ring {
+    fn with_weights(list_addr: usize, keys: Box<[Box<str>]>, given: Vec<u64>) -> Ring {
+        let mut weights = given.clone();
         let g = weights.iter().fold(0, |g, &w| gcd(g, w));
         if g > 1 {
             weights.iter_mut().for_each(|w| *w /= g);
@@ -110,16 +146,19 @@ impl Ring {
         Ring {
             list_addr,
             len: keys.len(),
-            keys,
-            index,
-            round: round.into_boxed_slice(),
+            data: Arc::new(Schedule {
+                keys,
+                weights: given.into_boxed_slice(),
+                index,
+                round: round.into_boxed_slice(),
+            }),
         }
     }
 
     /// True when the ring has no slot (no server of positive weight).
     #[cfg(any(feature = "ping", test))]
     pub(crate) fn is_empty(&self) -> bool {
-        self.round.is_empty()
+        self.data.round.is_empty()
     }
 
     /// The next server of `servers`, advancing `next`. O(1) when `servers` is the list the
@@ -130,15 +169,15 @@ impl Ring {
         next: &AtomicUsize,
         servers: &'s [ServerEntry],
     ) -> Option<&'s ServerEntry> {
-        if self.round.is_empty() {
+        if self.data.round.is_empty() {
             return None;
         }
         if servers.as_ptr() as usize == self.list_addr && servers.len() == self.len {
-            let i = next.fetch_add(1, Ordering::Relaxed) % self.round.len();
-            let pos = self.round[i];
+            let i = next.fetch_add(1, Ordering::Relaxed) % self.data.round.len();
+            let pos = self.data.round[i];
             let s = &servers[pos as usize];
             // The address could be reused by another list: check the key.
-            if s.key() == &*self.keys[pos as usize] {
+            if s.key() == &*self.data.keys[pos as usize] {
                 return Some(s);
             }
         }
@@ -154,18 +193,18 @@ impl Ring {
     ) -> Option<&'s ServerEntry> {
         let present: HashSet<u32> = servers
             .iter()
-            .map(|s| self.index.get(s.key()).copied())
+            .map(|s| self.data.index.get(s.key()).copied())
             .collect::<Option<_>>()?;
         let start = next.fetch_add(1, Ordering::Relaxed);
-        let (step, found) = (0..self.round.len()).find_map(|step| {
-            let pos = self.round[start.wrapping_add(step) % self.round.len()];
+        let (step, found) = (0..self.data.round.len()).find_map(|step| {
+            let pos = self.data.round[start.wrapping_add(step) % self.data.round.len()];
             present.contains(&pos).then_some((step, pos))
         })?;
         // Skip the slots passed over, so that the next pick continues after this one.
         if step > 0 {
             next.fetch_add(step, Ordering::Relaxed);
         }
-        let key = &*self.keys[found as usize];
+        let key = &*self.data.keys[found as usize];
         servers.iter().find(|s| s.key() == key)
     }
 }
@@ -201,7 +240,7 @@ mod tests {
         assert_eq!(sequence(&ring, &servers, 14), "aaabcaaaaabcaa");
         let servers = list(&[2, 4, 6]);
         let ring = Ring::build(&servers, |s| u64::from(s.weight()));
-        assert_eq!(ring.round.len(), 6, "weights reduced by their gcd");
+        assert_eq!(ring.data.round.len(), 6, "weights reduced by their gcd");
         assert_eq!(sequence(&ring, &servers, 6), "cbacbc");
     }
 
@@ -222,8 +261,29 @@ mod tests {
     fn long_rounds_are_scaled_down() {
         let servers = list(&[1_000_000, 1, 999_999]);
         let ring = Ring::build(&servers, |s| u64::from(s.weight()));
-        assert!(ring.round.len() as u64 <= MAX_ROUND + 3);
-        let b = ring.round.iter().filter(|&&i| i == 1).count();
+        assert!(ring.data.round.len() as u64 <= MAX_ROUND + 3);
+        let b = ring.data.round.iter().filter(|&&i| i == 1).count();
         assert_eq!(b, 1, "every server keeps at least one slot");
+    }
+
+    #[test]
+    fn an_update_with_the_same_keys_and_weights_shares_the_schedule() {
+        let servers = list(&[5, 1, 1]);
+        let ring = Ring::build(&servers, |s| u64::from(s.weight()));
+        let renewed: Vec<ServerEntry> = servers
+            .iter()
+            .map(|e| ServerEntry::new(e.key(), format!("{}&state=active", e.raw_metadata())))
+            .collect();
+        let next = Ring::build_after(&ring, &renewed, |s| u64::from(s.weight()));
+        assert!(Arc::ptr_eq(&ring.data, &next.data));
+        assert_eq!(
+            sequence(&next, &renewed, 7),
+            "aaabcaa",
+            "O(1) picks on the new list"
+        );
+        let reweighted = list(&[1, 1, 5]);
+        let other = Ring::build_after(&next, &reweighted, |s| u64::from(s.weight()));
+        assert!(!Arc::ptr_eq(&next.data, &other.data));
+        assert_eq!(sequence(&other, &reweighted, 7), "ccabccc");
     }
 }

@@ -37,8 +37,8 @@ impl Selector for WeightedRoundRobin {
     }
 
     fn update_servers(&self, servers: &[ServerEntry]) {
-        self.ring
-            .store(Arc::new(Ring::build(servers, |s| u64::from(s.weight()))));
+        let ring = Ring::build_after(&self.ring.load(), servers, |s| u64::from(s.weight()));
+        self.ring.store(Arc::new(ring));
         self.fallback.retain(servers);
     }
 }
