@@ -298,21 +298,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_load_column_shows_rpcx_rates_from_the_metadata() {
-        let mut v = ServerView {
+    /// An active, answering server with `custom` metadata and no metrics.
+    fn view(custom: Vec<(String, String)>) -> ServerView {
+        ServerView {
             key: "tcp@h:1".into(),
             metadata: String::new(),
             weight: 1,
             groups: vec![],
             active: true,
-            custom: vec![
-                ("calls".into(), "12.50".into()),
-                ("connections".into(), "0.25".into()),
-            ],
+            custom,
             health: Ok(1.0),
             metrics: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_load_column_shows_rpcx_rates_from_the_metadata() {
+        let mut v = view(vec![
+            ("calls".into(), "12.50".into()),
+            ("connections".into(), "0.25".into()),
+        ]);
         let mut h = String::new();
         load_cell(&mut h, &v);
         assert!(h.contains("12.50 calls/s · 0.25 conns/s"), "{h}");
@@ -326,16 +331,7 @@ mod tests {
     fn the_latency_column_shows_the_metrics_figures() {
         use super::super::metrics::Latency;
         use std::time::Duration;
-        let mut v = ServerView {
-            key: "tcp@h:1".into(),
-            metadata: String::new(),
-            weight: 1,
-            groups: vec![],
-            active: true,
-            custom: vec![],
-            health: Ok(1.0),
-            metrics: None,
-        };
+        let mut v = view(vec![]);
         let cell = |v: &ServerView| {
             let mut h = String::new();
             latency_cell(&mut h, v);
