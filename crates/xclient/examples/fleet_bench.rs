@@ -39,6 +39,41 @@ use std::time::{Duration, Instant};
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The system allocator, counting allocations while `--count-allocs` is on (a relaxed load
+/// per allocation otherwise): allocations per call are a figure this machine's noise cannot
+/// move.
+struct CountingAlloc;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as above.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--serve") {
@@ -54,7 +89,7 @@ fn main() {
 }
 
 const USAGE: &str = "usage: fleet_bench [--sizes 1,10,100,1000] [--modes random,rr,wrr,icmp,hash,closest] \
-[--secs 2] [--callers 64] [--rounds 1] [--rows plain,hand,hand-random,xclient] [--no-extras]";
+[--secs 2] [--callers 64] [--rounds 1] [--rows plain,hand,hand-random,xclient] [--no-extras] [--count-allocs]";
 
 struct Config {
     sizes: Vec<usize>,
@@ -106,6 +141,10 @@ impl Config {
         while let Some(flag) = it.next() {
             if flag == "--no-extras" {
                 cfg.extras = false;
+                continue;
+            }
+            if flag == "--count-allocs" {
+                COUNTING.store(true, Ordering::Relaxed);
                 continue;
             }
             let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -260,6 +299,8 @@ fn self_cpu() -> Duration {
 struct Figures {
     calls_per_sec: f64,
     cpu_us_per_call: f64,
+    /// Allocations (and reallocations) of this process per call, with `--count-allocs`.
+    allocs_per_call: f64,
     failed: u64,
 }
 
@@ -408,17 +449,19 @@ async fn measure<C: Caller>(caller: C, callers: usize, secs: f64) -> Figures {
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (ok0, failed0, cpu0, t0) = (
+    let (ok0, failed0, cpu0, allocs0, t0) = (
         ok.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed),
         self_cpu(),
+        ALLOCATIONS.load(Ordering::Relaxed),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let (ok1, failed1, cpu1, elapsed) = (
+    let (ok1, failed1, cpu1, allocs1, elapsed) = (
         ok.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed),
         self_cpu(),
+        ALLOCATIONS.load(Ordering::Relaxed),
         t0.elapsed(),
     );
     stop.store(true, Ordering::Relaxed);
@@ -429,6 +472,7 @@ async fn measure<C: Caller>(caller: C, callers: usize, secs: f64) -> Figures {
     Figures {
         calls_per_sec: calls as f64 / elapsed.as_secs_f64(),
         cpu_us_per_call: (cpu1 - cpu0).as_secs_f64() * 1e6 / calls as f64,
+        allocs_per_call: (allocs1 - allocs0) as f64 / calls as f64,
         failed: failed1 - failed0,
     }
 }
@@ -528,9 +572,9 @@ fn run(cfg: &Config) {
         cfg.callers, cfg.secs, cfg.rounds
     );
     println!(
-        "\n| servers | client | calls/s | % of plain | % of hand | client CPU/call | failed |"
+        "\n| servers | client | calls/s | % of plain | % of hand | client CPU/call | allocations/call | failed |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     let kinds = row_kinds(cfg);
     rt.block_on(async {
         for &n in &cfg.sizes {
@@ -601,6 +645,7 @@ impl Spread {
 struct Summary {
     calls: Spread,
     cpu: Spread,
+    allocs: Spread,
     failed: u64,
 }
 
@@ -609,6 +654,7 @@ impl Summary {
         Summary {
             calls: Spread::of(rounds.iter().map(|f| f.calls_per_sec).collect()),
             cpu: Spread::of(rounds.iter().map(|f| f.cpu_us_per_call).collect()),
+            allocs: Spread::of(rounds.iter().map(|f| f.allocs_per_call).collect()),
             failed: rounds.iter().map(|f| f.failed).sum(),
         }
     }
@@ -654,8 +700,13 @@ fn row(n: usize, client: &str, s: &Summary, plain: Option<f64>, hand: Option<f64
         of.map(|r| format!("{:.0}%", s.calls.median * 100.0 / r))
             .unwrap_or_else(|| "-".to_owned())
     };
+    let allocs = if COUNTING.load(Ordering::Relaxed) {
+        s.allocs.show(1)
+    } else {
+        "-".to_owned()
+    };
     println!(
-        "| {n} | {client} | {} | {} | {} | {} µs | {} |",
+        "| {n} | {client} | {} | {} | {} | {} µs | {allocs} | {} |",
         s.calls.show(0),
         pct(plain),
         pct(hand),
