@@ -16,6 +16,7 @@
 //! round, and the median is printed with the range: on a machine whose speed drifts, a slow
 //! minute then falls on every row alike. Client CPU is this process's user + system time
 //! (`getrusage`) divided by the calls made; the server runs in the child and is not counted.
+//! With `--count-allocs`, also this process's allocations per call.
 //! Then (unless `--no-extras`) the time to apply a discovery update of every entry and the
 //! cost of one selection.
 //!
