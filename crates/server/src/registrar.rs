@@ -116,7 +116,7 @@ impl RegistrarPlugin {
     /// ui` dashboard reads it to show each server's call rate and latency. Not an rpcx key:
     /// Go clients keep it as custom metadata and ignore it.
     pub fn advertise_metrics(mut self, url: impl AsRef<str>) -> Self {
-        let value: String = form_urlencoded::byte_serialize(url.as_ref().as_bytes()).collect();
+        let value = fastrpc_discovery::query_escape(url.as_ref());
         self.metrics = Some(format!("metrics={value}"));
         self
     }

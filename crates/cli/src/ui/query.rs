@@ -2,6 +2,8 @@
 //! writes back is byte for byte what rpcx-ui writes: `url.ParseQuery`, `Values.Set` and
 //! `Values.Encode` (keys sorted, `QueryEscape`d).
 
+use fastrpc::discovery::{query_escape, query_unescape};
+
 /// Go's `url.ParseQuery`: pairs split at `&`, each at its first `=`, both unescaped (`+` is
 /// a space). Pairs Go rejects (a `;`, a bad escape) are skipped, as Go skips them.
 pub(crate) fn parse(query: &str) -> Vec<(String, String)> {
@@ -10,7 +12,7 @@ pub(crate) fn parse(query: &str) -> Vec<(String, String)> {
         .filter(|part| !part.is_empty() && !part.contains(';'))
         .filter_map(|part| {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            Some((unescape(k)?, unescape(v)?))
+            Some((query_unescape(k)?, query_unescape(v)?))
         })
         .collect()
 }
@@ -31,50 +33,11 @@ pub(crate) fn encode(pairs: &[(String, String)]) -> String {
         if !out.is_empty() {
             out.push('&');
         }
-        escape_into(&mut out, k);
+        out.push_str(&query_escape(k));
         out.push('=');
-        escape_into(&mut out, v);
+        out.push_str(&query_escape(v));
     }
     out
-}
-
-/// Go's `url.QueryEscape`: `A-Z a-z 0-9 - _ . ~` kept, space as `+`, the rest `%XX`.
-fn escape_into(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
-            }
-        }
-    }
-}
-
-/// Go's `url.QueryUnescape`; `None` on a malformed escape or bytes that are not UTF-8.
-fn unescape(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
