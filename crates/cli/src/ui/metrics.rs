@@ -223,7 +223,8 @@ impl Scraper {
         }
     }
 
-    /// Reads every URL once, all at once.
+    /// Reads every URL once, all at once. The reads kept are those of these URLs only, so
+    /// servers that left the registry do not accumulate.
     pub(crate) async fn look(
         &self,
         urls: BTreeSet<String>,
@@ -242,6 +243,10 @@ impl Scraper {
             });
             out.insert(url, look);
         }
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|url, _| out.contains_key(url));
         out
     }
 
@@ -429,5 +434,37 @@ fastrpc_server_requests_total{service="Arith",method="Mul"} 100
         let l = restart.latency("Arith").unwrap();
         assert_eq!((l.calls, l.window, l.per_sec), (200.0, None, None));
         assert_eq!(restart.latency("Nope"), None);
+    }
+
+    /// An HTTP endpoint answering every request with `PAGE`.
+    async fn endpoint() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut head = [0u8; 1024];
+                let _ = s.read(&mut head).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PAGE}",
+                    PAGE.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        format!("http://{addr}/metrics")
+    }
+
+    #[tokio::test]
+    async fn reads_are_kept_only_for_the_urls_of_the_last_look() {
+        let scraper = Scraper::new(Duration::from_secs(10));
+        let url = endpoint().await;
+        let looks = scraper.look(BTreeSet::from([url.clone()])).await;
+        let look = looks[&url].as_ref().unwrap();
+        assert_eq!(look.latency("Arith").unwrap().calls, 200.0);
+        assert_eq!(scraper.last.lock().unwrap().len(), 1);
+        // The server left the registry: its read is dropped.
+        assert!(scraper.look(BTreeSet::new()).await.is_empty());
+        assert!(scraper.last.lock().unwrap().is_empty());
     }
 }
