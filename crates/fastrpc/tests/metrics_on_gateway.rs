@@ -7,6 +7,7 @@
 use fastrpc::http::{Gateway, HttpOptions, RouteResponse};
 use fastrpc::plugins::metrics::{PrometheusExporter, ServerMetrics};
 use fastrpc::{Client, Context, Raw, Server, ServiceError};
+use fastrpc_test_infra::prometheus_sample as sample;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -18,19 +19,6 @@ async fn http(addr: SocketAddr, head: &str, body: &[u8]) -> String {
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The value of the sample `name` whose labels contain every pair of `labels`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .find(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ use fastrpc_client::{Call, CallOptions, Client};
 use fastrpc_codec::Raw;
 use fastrpc_plugins::metrics::{MeteredCall, PrometheusExporter, ServerMetrics};
 use fastrpc_server::{Context, Server, ServiceError};
+use fastrpc_test_infra::prometheus_sample as sample;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,20 +24,6 @@ async fn scrape(addr: SocketAddr) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the metrics endpoint never came up");
-}
-
-/// The value of the sample named `name` whose labels contain every `labels` pair.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .find(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 fn free_port() -> SocketAddr {

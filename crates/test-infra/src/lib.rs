@@ -12,12 +12,14 @@
 
 mod etcd;
 mod process;
+mod prometheus;
 mod proxy;
 mod redis;
 mod zookeeper;
 
 pub use etcd::{Etcd, EtcdMember, EtcdPorts, etcd_args};
 pub use process::{Process, TempDir, free_port, require_binary, wait_for_port};
+pub use prometheus::prometheus_sample;
 pub use proxy::TcpProxy;
 pub use redis::RedisServer;
 pub use zookeeper::{
