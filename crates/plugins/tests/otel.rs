@@ -150,27 +150,55 @@ fn root_span(trace: TraceId) -> tracing::Span {
     root
 }
 
+/// A traced client calling the front server, which calls `method` on the back server.
+struct Chain {
+    tap: WireTap,
+    back: ServerHandle,
+    front: ServerHandle,
+    client: TracedCall<Client>,
+}
+
+impl Chain {
+    async fn start(method: &'static str) -> Chain {
+        exporter();
+        let tap = WireTap::default();
+        let back_srv = back(&tap).await;
+        let to_back = TracedCall::new(Client::connect(back_srv.addr()).await.unwrap());
+        let front_srv = front(to_back, method).await;
+        let client = TracedCall::new(Client::connect(front_srv.addr()).await.unwrap());
+        Chain {
+            tap,
+            back: back_srv,
+            front: front_srv,
+            client,
+        }
+    }
+
+    /// `Front.Call("hi")` inside a root span of `trace`. The client span is opened when
+    /// `invoke` is called: inside the root span.
+    async fn call_in(&self, trace: TraceId) -> Result<Raw, fastrpc_client::ClientError> {
+        let root = root_span(trace);
+        let call = async {
+            let args = Raw::from(&b"hi"[..]);
+            self.client
+                .invoke::<Raw, Raw>("Front", "Call", &args, CallOptions::default())
+                .await
+        };
+        call.instrument(root).await.map(|r| r.value)
+    }
+
+    async fn shutdown(self) {
+        self.front.shutdown(Duration::from_secs(5)).await;
+        self.back.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_crosses_client_front_and_back() {
-    exporter();
-    let tap = WireTap::default();
-    let back_srv = back(&tap).await;
-    let to_back = TracedCall::new(Client::connect(back_srv.addr()).await.unwrap());
-    let front_srv = front(to_back, "Echo").await;
-    let client = TracedCall::new(Client::connect(front_srv.addr()).await.unwrap());
-
+    let chain = Chain::start("Echo").await;
     let trace = TraceId::from_bytes([0x4b; 16]);
-    let root = root_span(trace);
-    // The client span is opened when `invoke` is called: inside the root span.
-    let call = async {
-        let args = Raw::from(&b"hi"[..]);
-        client
-            .invoke::<Raw, Raw>("Front", "Call", &args, CallOptions::default())
-            .await
-    };
-    let reply = call.instrument(root.clone()).await.unwrap();
-    assert_eq!(&reply.value[..], b"hi");
-    drop(root);
+    let reply = chain.call_in(trace).await.unwrap();
+    assert_eq!(&reply[..], b"hi");
 
     let spans = spans_of(trace, 5).await;
     assert_eq!(spans.len(), 5, "{spans:#?}");
@@ -196,7 +224,7 @@ async fn one_trace_crosses_client_front_and_back() {
     assert_eq!(attr(client_front, "rpc.method").as_deref(), Some("Call"));
 
     // On the wire to the second server: the W3C context of the client span that called it.
-    let seen = tap.0.lock().unwrap().clone();
+    let seen = chain.tap.0.lock().unwrap().clone();
     let expected = format!("00-{}-{}-01", trace, id(client_back));
     assert_eq!(
         seen,
@@ -206,30 +234,15 @@ async fn one_trace_crosses_client_front_and_back() {
             Some("vendor=v1".to_owned())
         )]
     );
-    front_srv.shutdown(Duration::from_secs(5)).await;
-    back_srv.shutdown(Duration::from_secs(5)).await;
+    chain.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_set_the_span_status() {
-    exporter();
-    let tap = WireTap::default();
-    let back_srv = back(&tap).await;
-    let to_back = TracedCall::new(Client::connect(back_srv.addr()).await.unwrap());
-    let front_srv = front(to_back, "Nope").await;
-    let client = TracedCall::new(Client::connect(front_srv.addr()).await.unwrap());
-
+    let chain = Chain::start("Nope").await;
     let trace = TraceId::from_bytes([0x5c; 16]);
-    let root = root_span(trace);
-    let call = async {
-        let args = Raw::from(&b"hi"[..]);
-        client
-            .invoke::<Raw, Raw>("Front", "Call", &args, CallOptions::default())
-            .await
-    };
-    let err = call.instrument(root.clone()).await.unwrap_err();
+    let err = chain.call_in(trace).await.unwrap_err();
     assert!(err.to_string().contains("can't find method Nope"), "{err}");
-    drop(root);
 
     let spans = spans_of(trace, 5).await;
     let server_back = find(&spans, "Back/Nope", SpanKind::Server);
@@ -245,6 +258,5 @@ async fn errors_set_the_span_status() {
         let s = find(&spans, name, kind);
         assert!(matches!(s.status, Status::Error { .. }), "{s:#?}");
     }
-    front_srv.shutdown(Duration::from_secs(5)).await;
-    back_srv.shutdown(Duration::from_secs(5)).await;
+    chain.shutdown().await;
 }
