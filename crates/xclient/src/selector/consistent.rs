@@ -78,14 +78,7 @@ impl HashRing {
     /// the same keys in the same order shares `previous`'s points.
     fn build(servers: &[ServerEntry], previous: &HashRing) -> HashRing {
         let list_addr = servers.as_ptr() as usize;
-        let same = previous.data.keys.len() == servers.len()
-            && previous
-                .data
-                .keys
-                .iter()
-                .zip(servers)
-                .all(|(k, s)| **k == *s.key());
-        if same {
+        if super::same_keys(&previous.data.keys, servers) {
             return HashRing {
                 list_addr,
                 data: previous.data.clone(),

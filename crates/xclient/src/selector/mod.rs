@@ -149,6 +149,12 @@ impl SelectMode {
     }
 }
 
+/// True when `servers` has exactly `keys`, in the same order: a selector may then keep what
+/// it precomputed for `keys` (it depends only on the keys, not on the rest of the metadata).
+fn same_keys(keys: &[Box<str>], servers: &[ServerEntry]) -> bool {
+    keys.len() == servers.len() && keys.iter().zip(servers).all(|(k, s)| **k == *s.key())
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
     use super::*;

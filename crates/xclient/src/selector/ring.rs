@@ -20,10 +20,9 @@ pub(crate) const MAX_ROUND: u64 = 1 << 16;
 /// One round of a weighted schedule over one server list.
 #[derive(Debug, Default)]
 pub(crate) struct Ring {
-    /// The address and length of the list it was built for: a pick on that very slice
-    /// needs no lookup.
+    /// The address of the list it was built for (whose length is that of `data.keys`): a
+    /// pick on that very slice needs no lookup.
     list_addr: usize,
-    len: usize,
     /// Shared with the next ring when an update keeps the keys and weights (a metadata
     /// change, a re-registration): such an update costs a comparison, not a rebuild.
     data: Arc<Schedule>,
@@ -84,13 +83,9 @@ impl Ring {
     ) -> Ring {
         let weights: Vec<u64> = servers.iter().map(weight).collect();
         let old = &previous.data;
-        let same = old.keys.len() == servers.len()
-            && *old.weights == *weights
-            && old.keys.iter().zip(servers).all(|(k, s)| **k == *s.key());
-        if same {
+        if *old.weights == *weights && super::same_keys(&old.keys, servers) {
             return Ring {
                 list_addr: servers.as_ptr() as usize,
-                len: servers.len(),
                 data: old.clone(),
             };
         }
@@ -145,7 +140,6 @@ impl Ring {
             .collect();
         Ring {
             list_addr,
-            len: keys.len(),
             data: Arc::new(Schedule {
                 keys,
                 weights: given.into_boxed_slice(),
@@ -172,7 +166,7 @@ impl Ring {
         if self.data.round.is_empty() {
             return None;
         }
-        if servers.as_ptr() as usize == self.list_addr && servers.len() == self.len {
+        if servers.as_ptr() as usize == self.list_addr && servers.len() == self.data.keys.len() {
             let i = next.fetch_add(1, Ordering::Relaxed) % self.data.round.len();
             let pos = self.data.round[i];
             let s = &servers[pos as usize];
