@@ -389,23 +389,24 @@ impl Caller for Client {
 }
 
 /// The floor for any client that keeps one connection per server: N plain `Client`s, one
-/// per server, picked round robin by hand (an atomic counter), no discovery, no breaker.
+/// per server, picked by hand (round robin on an atomic counter, or at random), no
+/// discovery, no breaker.
 #[derive(Clone)]
-struct HandRoundRobin {
+struct HandPicked {
     clients: Arc<Vec<Client>>,
     next: Arc<AtomicU64>,
     /// Picks at random instead (`fastrand`, as the XClient's Random selector).
     random: bool,
 }
 
-impl HandRoundRobin {
-    async fn connect(n: usize, port: u16, random: bool) -> HandRoundRobin {
+impl HandPicked {
+    async fn connect(n: usize, port: u16, random: bool) -> HandPicked {
         let mut clients = Vec::with_capacity(n);
         for i in 0..n {
             let addr = format!("tcp@{}", address(i, port));
             clients.push(Client::connect(&addr).await.expect("connect"));
         }
-        HandRoundRobin {
+        HandPicked {
             clients: Arc::new(clients),
             next: Arc::default(),
             random,
@@ -417,7 +418,7 @@ impl HandRoundRobin {
     }
 }
 
-impl Caller for HandRoundRobin {
+impl Caller for HandPicked {
     async fn mul(&self, a: i64, b: i64) -> bool {
         let i = if self.random {
             fastrand::usize(..self.clients.len())
@@ -543,7 +544,7 @@ async fn measure_row(kind: RowKind, n: usize, port: u16, cfg: &Config) -> Figure
         }
         RowKind::Hand | RowKind::HandRandom => {
             let random = matches!(kind, RowKind::HandRandom);
-            let hand = HandRoundRobin::connect(n, port, random).await;
+            let hand = HandPicked::connect(n, port, random).await;
             let f = measure(hand.clone(), cfg.callers, cfg.secs).await;
             hand.close();
             f
